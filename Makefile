@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Everything else is optional.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast bench lint format migrate sandbox clean
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@touch $(STAMP)
+
+## make run: the portal with demo data on SQLite + the local Stripe sandbox (prints URL and logins)
+run: $(STAMP)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput -v0
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_portal
+
+## make test: the whole suite (uses DATABASE_URL / REDIS_URL when set)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make test-fast: without the slow suites
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+
+## make bench: every benchmark; each prints one JSON line last
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+sandbox: $(STAMP)
+	$(BIN)/python -m stripe_sandbox --port $${STRIPE_SANDBOX_PORT:-12111} --state-file var/sandbox/state.json
+
+clean:
+	rm -rf var/celery var/sandbox var/portal.sqlite3* var/demo_logins.json

@@ -1,0 +1,15 @@
+from django.conf import settings
+
+from accounts.access import membership_of, staff_role
+
+
+def portal(request):
+    user = getattr(request, "user", None)
+    role = staff_role(user) if user is not None else None
+    return {
+        "STRIPE_USES_SANDBOX": settings.STRIPE_USES_SANDBOX,
+        "STRIPE_LIVE_MODE": settings.STRIPE_LIVE_MODE,
+        "is_finance": role is not None,
+        "finance_role": role,
+        "is_customer": role is None and user is not None and membership_of(user) is not None,
+    }

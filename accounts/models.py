@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+
+class Organisation(models.Model):
+    """A paying customer (a team or an enterprise): one Stripe customer."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    country = CountryField()
+    billing_email = models.EmailField()
+    stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    is_enterprise = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MemberRole(models.TextChoices):
+    owner = "owner", "Owner"
+    billing_admin = "billing_admin", "Billing admin"
+    member = "member", "Member"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=MemberRole.choices, default=MemberRole.member)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organisation"], name="membership_user_org")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation} ({self.role})"
+
+    @property
+    def can_manage_billing(self) -> bool:
+        return self.role in (MemberRole.owner, MemberRole.billing_admin)
+
+
+class StaffRole(models.TextChoices):
+    admin = "admin", "Finance admin"
+    analyst = "analyst", "Analyst"
+    support = "support", "Support"
+
+
+class StaffProfile(models.Model):
+    """A member of the finance team. Admins may change things; analysts and support read."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    role = models.CharField(max_length=20, choices=StaffRole.choices)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class AuditLog(models.Model):
+    """Every action a person (or the system on their behalf) took. Append-only."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=255, blank=True)
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["organisation", "-created_at"], name="audit_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_id}"

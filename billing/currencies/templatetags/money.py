@@ -1,0 +1,21 @@
+from django import template
+
+from billing.currencies.money import format_money
+
+register = template.Library()
+
+
+@register.filter(name="money")
+def money(amount_minor, currency):
+    """`{{ invoice.amount_due|money:invoice.currency }}` -> `¥1,200`, `KD 1.500`, `€12.00`."""
+    return format_money(amount_minor, currency)
+
+
+@register.filter(name="timestamp")
+def timestamp(value):
+    """A Stripe Unix timestamp to an aware datetime for the `date` filter."""
+    import datetime as dt
+
+    if value in (None, ""):
+        return None
+    return dt.datetime.fromtimestamp(int(value), dt.UTC)

@@ -1,0 +1,44 @@
+"""Writes toward Stripe for customers: each with an idempotency key from our own row, audited."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import Organisation
+from accounts.services import audit
+from billing.stripe import mirror
+from billing.stripe.gateway import gateway
+from billing.stripe.idempotency import key_for
+
+
+def customer_create(
+    *,
+    organisation: Organisation,
+    actor=None,
+    address: dict | None = None,
+    locales: list[str] | None = None,
+    tax_exempt: str = "none",
+    test_clock: str | None = None,
+    write_through: bool = True,
+) -> dict:
+    """Create the organisation's Stripe customer once. Safe to call twice: the key replays the first answer."""
+    if organisation.stripe_customer_id:
+        return gateway().get(f"/v1/customers/{organisation.stripe_customer_id}")
+    params: dict = {
+        "name": organisation.name,
+        "email": organisation.billing_email,
+        "address": address or {"country": organisation.country.code},
+        "preferred_locales": locales or [],
+        "tax_exempt": tax_exempt,
+        "metadata": {"organisation_id": str(organisation.pk), "organisation_slug": organisation.slug},
+    }
+    if test_clock:
+        params["test_clock"] = test_clock
+    customer = gateway().post("/v1/customers", params, idempotency_key=key_for("customer.create", organisation))
+    with transaction.atomic():
+        Organisation.objects.filter(pk=organisation.pk).update(stripe_customer_id=customer["id"])
+        organisation.stripe_customer_id = customer["id"]
+        if write_through:
+            mirror.apply_object(customer)
+        audit(actor, "customer.create", organisation, stripe_customer_id=customer["id"])
+    return customer

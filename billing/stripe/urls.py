@@ -1,0 +1,10 @@
+from django.urls import path
+
+from billing.stripe import event_views
+
+app_name = "stripe_events"
+urlpatterns = [
+    path("", event_views.event_list, name="list"),
+    path("replay/", event_views.event_replay, name="replay"),
+    path("<str:event_id>/", event_views.event_detail, name="detail"),
+]

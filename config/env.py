@@ -1,0 +1,106 @@
+"""Settings from the environment: each value parsed once, a bad one stops start-up with one line."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class ConfigError(Exception):
+    """A missing or malformed environment variable. The message names the variable."""
+
+
+def string(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ConfigError(f"{name} is required but not set")
+        return default
+    return value
+
+
+def optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def boolean(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def integer(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number") from None
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{name}={value!r} must be at least {minimum}")
+    return number
+
+
+def decimal_fraction(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+    if not 0 < number <= 1:
+        raise ConfigError(f"{name}={value!r} must be greater than 0 and at most 1")
+    return number
+
+
+def url(name: str, *, schemes: set[str], default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip() or default
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        allowed = ", ".join(sorted(schemes))
+        raise ConfigError(f"{name} is malformed: expected a URL with scheme {allowed}")
+    return value
+
+
+def csv(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def secret_key_shaped(name: str, value: str | None, prefixes: tuple[str, ...]) -> str | None:
+    # Never echo the value: it is a secret.
+    if value is not None and not value.startswith(prefixes):
+        raise ConfigError(f"{name} is malformed: it must start with {' or '.join(prefixes)}")
+    return value
+
+
+def local_secret_key(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def exit_on_config_error(error: ConfigError) -> None:
+    sys.stderr.write(f"configuration error: {error}\n")
+    raise SystemExit(2)

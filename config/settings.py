@@ -1,0 +1,200 @@
+"""One settings file, read from the environment. Every variable is in the README's table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from config import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.string("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env.boolean("DEBUG", False)
+# Unset: a random key made once per installation and kept in var/ (never in the repository).
+SECRET_KEY = env.optional("SECRET_KEY") or env.local_secret_key(VAR_DIR / "secret_key")
+ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "djstripe",
+    "djmoney",
+    "django_countries",
+    "accounts",
+    "billing.stripe",
+    "billing.currencies",
+    "billing.customers",
+    "billing.selfserve",
+    "taxes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.portal",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env.url(
+    "DATABASE_URL",
+    schemes={"sqlite", "postgres", "postgresql", "pgsql"},
+    default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
+)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one file: wait for the writer instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory: the tests' Celery worker and live server share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.optional("STATIC_ROOT")  # set it to run collectstatic; unset, files come from static/
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- Redis, cache, Celery -------------------------------------------------------------------
+REDIS_URL = env.url("REDIS_URL", schemes={"redis", "rediss", "unix"})
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A broker that needs no server: messages are files in var/celery, shared by web, worker and beat.
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.2,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "billing.stripe.tasks.process_event": {"queue": "events"},
+    "billing.stripe.tasks.*": {"queue": "stripe"},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict = {
+    "retry-failed-events": {
+        "task": "billing.stripe.tasks.retry_failed_events",
+        "schedule": 60.0,
+    },
+}
+
+# --- Stripe ---------------------------------------------------------------------------------
+# Pinned: the gateway, the sandbox, the intake and dj-stripe all use exactly this version.
+STRIPE_API_VERSION = "2026-08-26.dahlia"
+STRIPE_SECRET_KEY = env.secret_key_shaped("STRIPE_SECRET_KEY", env.optional("STRIPE_SECRET_KEY"), ("sk_", "rk_"))
+STRIPE_PUBLISHABLE_KEY = env.secret_key_shaped(
+    "STRIPE_PUBLISHABLE_KEY", env.optional("STRIPE_PUBLISHABLE_KEY"), ("pk_",)
+)
+STRIPE_WEBHOOK_SECRET = env.secret_key_shaped(
+    "STRIPE_WEBHOOK_SECRET", env.optional("STRIPE_WEBHOOK_SECRET"), ("whsec_",)
+)
+STRIPE_SANDBOX_PORT = env.integer("STRIPE_SANDBOX_PORT", 12111, minimum=1)
+# No key and no base: the portal runs against the local sandbox, as in `make run` and the tests.
+STRIPE_USES_SANDBOX = STRIPE_SECRET_KEY is None
+STRIPE_API_BASE = env.url("STRIPE_API_BASE", schemes={"http", "https"}) or (
+    f"http://127.0.0.1:{STRIPE_SANDBOX_PORT}" if STRIPE_USES_SANDBOX else "https://api.stripe.com"
+)
+if STRIPE_USES_SANDBOX:
+    STRIPE_SECRET_KEY = "sk_test_sandbox"
+    STRIPE_PUBLISHABLE_KEY = STRIPE_PUBLISHABLE_KEY or "pk_test_sandbox"
+STRIPE_JS_URL = f"{STRIPE_API_BASE}/v3/stripe.js" if STRIPE_USES_SANDBOX else "https://js.stripe.com/v3/"
+STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+# Stripe allows 25 requests/s per endpoint in test mode; we stay at 80% of it by default.
+STRIPE_RATE_LIMIT_PER_SECOND = env.integer("STRIPE_RATE_LIMIT_PER_SECOND", 20, minimum=1)
+STRIPE_MAX_RETRIES = env.integer("STRIPE_MAX_RETRIES", 4, minimum=0)
+STRIPE_TIMEOUT_SECONDS = env.integer("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
+# Where Stripe (or the sandbox) posts events; registered through the webhook endpoints API.
+PORTAL_BASE_URL = env.url("PORTAL_BASE_URL", schemes={"http", "https"}, default="http://127.0.0.1:8000")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.integer("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+
+# dj-stripe: we never let it process webhooks or call Stripe on its own.
+STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
+STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+SILENCED_SYSTEM_CHECKS = ["djstripe.I002", "djstripe.W009"]
+
+# --- Logging: never SQL (dj-stripe writes API keys through it), never secrets ---------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING", "propagate": True},
+        "stripe": {"level": "WARNING", "propagate": True},
+    },
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"

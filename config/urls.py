@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accounts import views as account_views
+from billing.stripe import views as stripe_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", account_views.health, name="health"),
+    path("stripe/webhook/", stripe_views.webhook, name="stripe-webhook"),
+    path("customers/", include("billing.customers.urls")),
+    path("events/", include("billing.stripe.urls")),
+    path("billing/", include("billing.selfserve.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Billing portal admin"
+admin.site.site_title = "Billing portal admin"

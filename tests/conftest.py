@@ -1,0 +1,210 @@
+"""Shared fixtures: a loopback-only network, the sandbox, people of every role, a real worker."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- nothing leaves 127.0.0.1 ---------------------------------------------------------------
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock: socket.socket, address) -> None:
+    if sock.family == getattr(socket, "AF_UNIX", None):
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if host in ("localhost",):
+            return
+        raise RuntimeError(f"test tried to connect to {host!r}: only 127.0.0.1 is allowed") from None
+    if not ip.is_loopback:
+        raise RuntimeError(f"test tried to connect to {host}: only loopback is allowed")
+
+
+def _guarded_connect(self, address):
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+
+
+# --- processes ------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status < 500
+    except OSError:
+        return False
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(tmp_path_factory):
+    """A stripe_sandbox for the whole session, on a free loopback port."""
+    from django.conf import settings
+
+    port = free_port()
+    state = tmp_path_factory.mktemp("sandbox") / "state.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stripe_sandbox",
+            "--port",
+            str(port),
+            "--state-file",
+            str(state),
+            "--api-version",
+            settings.STRIPE_API_VERSION,
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(f"{url}/_sandbox/health") or proc.poll() is not None, 30, message="sandbox")
+        if proc.poll() is not None:
+            raise RuntimeError(f"sandbox exited: {proc.stderr.read().decode()[-2000:]}")
+        yield url
+    finally:
+        stop_process(proc)
+
+
+@pytest.fixture
+def sandbox(sandbox_url, settings):
+    """Point the gateway at a freshly reset sandbox."""
+    from billing.stripe import gateway as gateway_module
+
+    req = urllib.request.Request(f"{sandbox_url}/_sandbox/reset", method="POST", data=b"")
+    urllib.request.urlopen(req, timeout=5).close()
+    settings.STRIPE_API_BASE = sandbox_url
+    settings.STRIPE_SECRET_KEY = "sk_test_sandbox"
+    settings.STRIPE_USES_SANDBOX = True
+    gateway_module.reset_gateway()
+    yield sandbox_url
+    gateway_module.reset_gateway()
+
+
+@pytest.fixture
+def sandbox_faults(sandbox):
+    """Switch the sandbox's injected faults; cleared after the test."""
+    import json
+
+    def set_faults(**faults):
+        body = json.dumps(faults).encode()
+        req = urllib.request.Request(
+            f"{sandbox}/_sandbox/faults", method="POST", data=body, headers={"Content-Type": "application/json"}
+        )
+        urllib.request.urlopen(req, timeout=5).close()
+
+    yield set_faults
+    set_faults(rate_limit=False, error_rate=0, timeout_rate=0, latency_ms=0)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(settings):
+    from billing.stripe import gateway as gateway_module
+    from billing.stripe import services
+
+    settings.STRIPE_MAX_RETRIES = 2
+    services.forget_webhook_secrets()
+    gateway_module.reset_gateway()
+    yield
+    services.forget_webhook_secrets()
+    gateway_module.reset_gateway()
+
+
+# --- people ---------------------------------------------------------------------------------
+@pytest.fixture
+def people(db):
+    """An owner and a member of one customer, an outsider customer, and finance staff of each role."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import MemberRole, Membership, Organisation, StaffProfile, StaffRole
+
+    User = get_user_model()
+    acme = Organisation.objects.create(
+        name="Acme", slug="acme", country="DE", billing_email="billing@acme.example", stripe_customer_id="cus_acme"
+    )
+    globex = Organisation.objects.create(
+        name="Globex",
+        slug="globex",
+        country="US",
+        billing_email="billing@globex.example",
+        stripe_customer_id="cus_globex",
+    )
+
+    def user(name: str) -> object:
+        return User.objects.create_user(username=name, email=f"{name}@example.com", password="pw-for-tests-1")
+
+    owner, member, outsider = user("owner"), user("member"), user("outsider")
+    Membership.objects.create(user=owner, organisation=acme, role=MemberRole.owner)
+    Membership.objects.create(user=member, organisation=acme, role=MemberRole.member)
+    Membership.objects.create(user=outsider, organisation=globex, role=MemberRole.owner)
+    staff = {}
+    for role in StaffRole:
+        staff[role.value] = user(f"finance-{role.value}")
+        StaffProfile.objects.create(user=staff[role.value], role=role)
+    return type(
+        "People",
+        (),
+        {
+            "acme": acme,
+            "globex": globex,
+            "owner": owner,
+            "member": member,
+            "outsider": outsider,
+            "admin": staff["admin"],
+            "analyst": staff["analyst"],
+            "support": staff["support"],
+        },
+    )
