@@ -117,6 +117,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker that needs no server: messages are files in var/celery, shared by web, worker and beat.
     _queue_dir = VAR_DIR / "celery" / "queue"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery" / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
@@ -139,10 +141,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    "retry-failed-events": {
-        "task": "billing.stripe.tasks.retry_failed_events",
-        "schedule": 60.0,
-    },
+    "retry-failed-events": {"task": "billing.stripe.tasks.retry_failed_events", "schedule": 60.0},
+    "requeue-stale-received": {"task": "billing.stripe.tasks.requeue_stale_received", "schedule": 300.0},
+    "reconcile-mirror": {"task": "billing.stripe.tasks.reconcile_mirror", "schedule": 6 * 3600.0},
 }
 
 # --- Stripe ---------------------------------------------------------------------------------

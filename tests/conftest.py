@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -208,3 +209,68 @@ def people(db):
             "support": staff["support"],
         },
     )
+
+
+# --- a real Celery worker on the configured broker (Redis in CI) ------------------------------
+def database_url_for_subprocess() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings, tmp_path):
+    """A real `celery worker` process on the test database and the configured broker."""
+    with start_worker(settings, tmp_path / "worker.log") as worker:
+        yield worker
+
+
+@contextlib.contextmanager
+def start_worker(settings, log: Path, concurrency: int = 2):
+    """Start `celery worker` on the test database; stop it (and its children) on exit."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "PORTAL_VAR_DIR": str(settings.VAR_DIR),
+        "STRIPE_API_BASE": settings.STRIPE_API_BASE,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "default,events,stripe",
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--prefetch-multiplier",
+                "4",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(lambda: b"ready." in log.read_bytes() or proc.poll() is not None, 60, message="celery worker")
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited: {log.read_text()[-3000:]}")
+        yield type("Worker", (), {"proc": proc, "log": log})
+    finally:
+        stop_process(proc)

@@ -310,3 +310,83 @@ def sign(body: bytes | str, secret: str, *, timestamp: int | None = None) -> str
 def signed(evt: dict, secret: str, **kwargs) -> tuple[bytes, str]:
     body = json.dumps(evt).encode()
     return body, sign(body, secret, **kwargs)
+
+
+def event_stream(total: int = 10_000, *, seed: int = 7, start: int = 1_760_000_000):
+    """A realistic mix of customer, subscription and invoice events, `total` in all.
+
+    Returns (events in creation order, expected final state: {object id: payload, or None if deleted}).
+    Each object's events are one second apart, so their order is unambiguous.
+    """
+    import random
+
+    rng = random.Random(seed)
+    events: list[dict] = []
+    prices = [
+        price(f"price_stream_{c}_{i}", product_id="prod_stream", currency=c, unit_amount=a, interval=i)
+        for c, a in (("usd", 875), ("eur", 800), ("jpy", 1050), ("kwd", 2700))
+        for i in ("month", "year")
+    ]
+    n = 0
+    while len(events) < total:
+        n += 1
+        t = start + n * 100
+        cus_id = f"cus_stream_{n:06d}"
+        cus = customer(cus_id, email=f"c{n}@stream.example", created=t)
+        events.append(event(cus, "customer.created", created=t))
+        if n % 20 == 0:  # a customer that leaves before subscribing
+            events.append(event({**cus, "deleted": True}, "customer.deleted", created=t + 1))
+            continue
+        cus = {**cus, "email": f"c{n}.billing@stream.example"}
+        events.append(
+            event(cus, "customer.updated", created=t + 1, previous_attributes={"email": f"c{n}@stream.example"})
+        )
+        sub_id = f"sub_stream_{n:06d}"
+        the_price = rng.choice(prices)
+        item_id = f"si_stream_{n:06d}"
+        sub = subscription(
+            sub_id,
+            customer_id=cus_id,
+            the_price=the_price,
+            quantity=rng.randint(1, 50),
+            created=t + 2,
+            period_start=t + 2,
+            items=[subscription_item(sub_id, the_price, 3, t + 2, id=item_id)],
+        )
+        events.append(event(sub, "customer.subscription.created", created=t + 2))
+        for step in range(rng.randint(1, 3)):
+            new_price = rng.choice(prices)
+            new_item = f"si_stream_{n:06d}_{step}" if new_price is not the_price else item_id
+            sub = {
+                **sub,
+                "items": {
+                    **sub["items"],
+                    "data": [subscription_item(sub_id, new_price, rng.randint(1, 80), t + 2, id=new_item)],
+                },
+            }
+            events.append(event(sub, "customer.subscription.updated", created=t + 3 + step))
+        if n % 7 == 0:
+            sub = {**sub, "status": "canceled", "ended_at": t + 10}
+            events.append(event(sub, "customer.subscription.deleted", created=t + 10))
+        inv_id = f"in_stream_{n:06d}"
+        inv = invoice(inv_id, customer_id=cus_id, subscription_id=sub_id, status="draft", created=t + 11)
+        events.append(event(inv, "invoice.created", created=t + 11))
+        inv = {**inv, "status": "open"}
+        events.append(event(inv, "invoice.finalized", created=t + 12))
+        if n % 5 == 0:
+            inv = {**inv, "attempt_count": 1, "attempted": True}
+            events.append(event(inv, "invoice.payment_failed", created=t + 13))
+        else:
+            inv = {**inv, "status": "paid", "amount_paid": inv["amount_due"], "amount_remaining": 0}
+            events.append(event(inv, "invoice.paid", created=t + 14))
+    events = events[:total]
+    latest: dict[str, dict] = {}
+    for evt in events:  # per object the newest event is the truth (each object's events are 1 s apart)
+        obj = evt["data"]["object"]
+        if obj["id"] not in latest or latest[obj["id"]]["created"] < evt["created"]:
+            latest[obj["id"]] = evt
+    final = {}
+    for object_id, evt in latest.items():
+        deleted = evt["data"]["object"].get("deleted") or (evt["type"] == "customer.deleted")
+        final[object_id] = None if deleted else evt["data"]["object"]
+    return events, final

@@ -17,7 +17,7 @@ from accounts.access import finance_required
 from accounts.models import StaffRole
 from accounts.services import audit
 from billing.stripe import services
-from billing.stripe.models import EventStatus, IntakeRejection, StripeEvent
+from billing.stripe.models import DriftReport, EventStatus, IntakeRejection, StripeEvent
 
 
 def _parse_date(value: str) -> dt.date | None:
@@ -84,3 +84,10 @@ def event_replay(request: HttpRequest) -> HttpResponse:
         )
     messages.success(request, f"{count} event{'s' if count != 1 else ''} queued for replay.")
     return redirect(request.POST.get("next") or "stripe_events:list")
+
+
+@finance_required()
+def drift_report(request: HttpRequest) -> HttpResponse:
+    """The last reconciliation of the mirror against Stripe."""
+    report = DriftReport.objects.first()
+    return render(request, "stripe_events/drift.html", {"report": report, "history": DriftReport.objects.all()[:10]})

@@ -172,41 +172,64 @@ def _placeholder(column: Column) -> str:
 
 
 class Writer:
-    """Writes one event's objects in one transaction; counts statements for the benchmarks."""
+    """Collects rows, then writes each table with one multi-row statement (`flush`).
+
+    Rows go into buckets per (table, mode) in the order the buckets are first needed; a parent's
+    bucket is always opened before its child's, so a child that finds its parent by subquery
+    (plain foreign keys) is written after it. The same writer serves one event or a backfill page.
+    """
 
     def __init__(self) -> None:
         self.statements = 0
         self.now = dt.datetime.now(dt.UTC)
-        self._known: set[tuple[str, str]] = set()  # (table, id) ensured during this write
+        self._buckets: dict[tuple[type[models.Model], str], dict[str, dict[str, Any]]] = {}
+        self._known: set[tuple[str, str]] = set()  # (table, id) already queued in this writer
+        self._replaced_items: dict[str, list[str]] = {}  # subscription id -> its current item ids
 
     # --- public ---------------------------------------------------------------------------
-    def upsert(self, data: dict, *, overwrite: bool = True) -> None:
+    def add(self, data: dict, *, overwrite: bool = True) -> None:
+        """Queue an object (and what it embeds or names) for the next flush."""
         model = OBJECT_MODELS[data["object"]]
         plan = plan_for(model)
         row = self._row(plan, data)
-        self._write(plan, [row], overwrite=overwrite)
-        self._known.add((plan.table, data["id"]))
+        self._queue(plan.model, "overwrite" if overwrite else "fill", data["id"], row)
         children = OWNED_CHILDREN.get(data["object"])
         if children:
             key, parent_key = children
             listing = data.get(key) or {}
             items = [dict(item, **{parent_key: data["id"]}) for item in listing.get("data", [])]
             for item in items:
-                self.upsert(item, overwrite=overwrite)
+                self.add(item, overwrite=overwrite)
             if overwrite and data["object"] == "subscription" and not listing.get("has_more"):
-                stale = dj.SubscriptionItem.objects.filter(subscription_id=data["id"]).exclude(
-                    id__in=[item["id"] for item in items]
-                )
-                self.statements += 1
-                if stale.exists():
-                    stale.delete()
-                    self.statements += 2
+                self._replaced_items[data["id"]] = [item["id"] for item in items]
 
     def delete(self, model: type[models.Model], stripe_id: str) -> None:
         self.statements += 1
         model.objects.filter(id=stripe_id).delete()
 
+    def flush(self) -> None:
+        for (model, mode), rows in self._buckets.items():
+            self._write(plan_for(model), list(rows.values()), mode=mode)
+        self._buckets.clear()
+        if self._replaced_items:
+            keep = [item_id for ids in self._replaced_items.values() for item_id in ids]
+            stale = dj.SubscriptionItem.objects.filter(subscription_id__in=list(self._replaced_items)).exclude(
+                id__in=keep
+            )
+            stale_ids = list(stale.values_list("djstripe_id", flat=True))
+            self.statements += 1
+            if stale_ids:
+                dj.SubscriptionItem.objects.filter(djstripe_id__in=stale_ids).delete()
+                self.statements += 2
+            self._replaced_items.clear()
+
     # --- rows -----------------------------------------------------------------------------
+    def _queue(self, model: type[models.Model], mode: str, stripe_id: str, row: dict[str, Any]) -> None:
+        bucket = self._buckets.setdefault((model, mode), {})
+        if mode == "overwrite" or stripe_id not in bucket:
+            bucket[stripe_id] = row  # the last real state wins; a fill or stub keeps the first
+        self._known.add((model._meta.db_table, stripe_id))
+
     def _row(self, plan: TablePlan, data: dict) -> dict[str, Any]:
         row: dict[str, Any] = {}
         for column in plan.columns:
@@ -237,32 +260,29 @@ class Writer:
     def _ensure_parent(self, column: Column, parent_id: str, raw: Any, child: dict) -> str | None:
         target = column.target
         assert target is not None
-        key = (target._meta.db_table, parent_id)
-        if key in self._known:
+        if (target._meta.db_table, parent_id) in self._known:
             return parent_id
         if isinstance(raw, dict) and raw.get("object") == OBJECT_TYPE_OF_MODEL[target]:
-            self.upsert(raw, overwrite=False)  # an embedded copy: fills a stub, never a real row
+            self.add(raw, overwrite=False)  # an embedded copy: fills a stub, never a real row
             return parent_id
-        stub = {"id": parent_id, "object": OBJECT_TYPE_OF_MODEL[target], "livemode": None}
+        stub = {"id": parent_id, "object": OBJECT_TYPE_OF_MODEL[target]}
         target_plan = plan_for(target)
         for fk in target_plan.required_fks:
             hint = _ref_id(child.get(fk.field.name))
             if hint is None:
                 if column.field.null:
-                    return None  # link it when the next event for this object arrives
+                    return None  # linked when the next event for this object arrives
                 raise MissingParent(f"{stub['object']} {parent_id} is not mirrored yet")
             stub[fk.field.name] = hint
         row = self._row(target_plan, stub)
         row["livemode"] = None
         row["stripe_data"] = {"id": parent_id, "object": stub["object"], "stub": True}
-        self._write(target_plan, [row], overwrite=False)
-        self._known.add(key)
+        self._queue(target, "stub", parent_id, row)
         return parent_id
 
-    def _write(self, plan: TablePlan, rows: list[dict[str, Any]], *, overwrite: bool) -> None:
+    def _write(self, plan: TablePlan, rows: list[dict[str, Any]], *, mode: str) -> None:
         qn = connection.ops.quote_name
         columns = [c.attname for c in plan.columns]
-        fields = {c.attname: c.field for c in plan.columns}
         placeholders = "(" + ", ".join(_placeholder(c) for c in plan.columns) + ")"
         params: list[Any] = []
         for row in rows:
@@ -271,13 +291,15 @@ class Writer:
                 if _by_internal_id(column):
                     params.append(value)  # the Stripe id; the subquery finds the row's internal id
                 else:
-                    params.append(fields[column.attname].get_db_prep_save(value, connection))
+                    params.append(column.field.get_db_prep_save(value, connection))
         updates = ", ".join(f"{qn(name)} = EXCLUDED.{qn(name)}" for name in columns if name != "djstripe_created")
-        if overwrite:
+        if mode == "overwrite":
             conflict = f"DO UPDATE SET {updates}"
-        else:
+        elif mode == "fill":
             # Fill a stub (livemode NULL) with real data; leave a real row alone.
             conflict = f"DO UPDATE SET {updates} WHERE {qn(plan.table)}.{qn('livemode')} IS NULL"
+        else:
+            conflict = "DO NOTHING"
         sql = (
             f"INSERT INTO {qn(plan.table)} ({', '.join(qn(c) for c in columns)}) "
             f"VALUES {', '.join([placeholders] * len(rows))} ON CONFLICT ({qn('id')}) {conflict}"
@@ -315,19 +337,29 @@ def claim(*, stripe_id: str, object_type: str, created: int, rank: int, event_id
 
     The upsert's row lock is held until the transaction ends, so writers of one object queue.
     """
+    return bool(claim_many([(stripe_id, object_type, created, rank, event_id, deleted)]))
+
+
+def claim_many(claims: list[tuple[str, str, int, int, str, bool]]) -> set[str]:
+    """`claim` for many objects in one statement; returns the ids this writer may write."""
+    if not claims:
+        return set()
+    unique = {c[0]: c for c in claims}  # one row per object per statement
     table = connection.ops.quote_name(ObjectVersion._meta.db_table)
     sql = (
-        f"INSERT INTO {table} (stripe_id, object_type, event_created, rank, event_id, deleted) "
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (stripe_id) DO UPDATE SET "
+        f"INSERT INTO {table} (stripe_id, object_type, event_created, rank, event_id, deleted) VALUES "
+        + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(unique))
+        + " ON CONFLICT (stripe_id) DO UPDATE SET "
         "event_created = EXCLUDED.event_created, rank = EXCLUDED.rank, event_id = EXCLUDED.event_id, "
         "deleted = EXCLUDED.deleted "
         f"WHERE NOT {table}.deleted AND ({table}.event_created < EXCLUDED.event_created OR "
         f"({table}.event_created = EXCLUDED.event_created AND {table}.rank <= EXCLUDED.rank)) "
         "RETURNING stripe_id"
     )
+    params = [value for claim_row in sorted(unique.values()) for value in claim_row]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [stripe_id, object_type, created, rank, event_id, deleted])
-        return cursor.fetchone() is not None
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 class Outcome:
@@ -365,7 +397,8 @@ def apply_event(payload: dict, *, writer: Writer | None = None) -> str:
         if deleting:
             writer.delete(model, obj["id"])
         else:
-            writer.upsert(obj)
+            writer.add(obj)
+            writer.flush()
     return Outcome.applied
 
 
@@ -388,5 +421,25 @@ def apply_object(obj: dict, *, writer: Writer | None = None) -> bool:
         if deleting:
             writer.delete(OBJECT_MODELS[obj["object"]], obj["id"])
         else:
-            writer.upsert(obj)
+            writer.add(obj)
+            writer.flush()
     return True
+
+
+def apply_page(objects: list[dict], *, as_of: int | None = None, writer: Writer | None = None) -> int:
+    """Write a page of objects listed from Stripe (backfill, repair) in a few statements.
+
+    Each object counts as of `as_of` (default now): an event newer than that still wins later,
+    and an object whose newer event was already applied is left alone. Returns how many were written.
+    """
+    writer = writer or Writer()
+    as_of = as_of or int(time.time())
+    objects = [o for o in objects if o.get("object") in OBJECT_MODELS and o.get("id")]
+    with transaction.atomic():
+        writer.statements += 1
+        won = claim_many([(o["id"], o["object"], as_of, 1, "", False) for o in objects])
+        for obj in objects:
+            if obj["id"] in won:
+                writer.add(obj)
+        writer.flush()
+    return len(won)

@@ -93,3 +93,40 @@ class IntakeRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.reason}: {self.count}"
+
+
+class BackfillCursor(models.Model):
+    """Where a backfill of one object type got to, so an interrupted run resumes there."""
+
+    object_type = models.CharField(primary_key=True, max_length=64)
+    starting_after = models.CharField(max_length=255, blank=True)
+    written = models.PositiveIntegerField(default=0)
+    done = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.object_type}: {self.written}{' (done)' if self.done else ''}"
+
+
+class DriftReport(models.Model):
+    """What a reconciliation found between the mirror and Stripe."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    object_types = models.JSONField(default=list)
+    sampled = models.PositiveIntegerField(null=True, blank=True, help_text="Sample size per type; empty = full")
+    repaired = models.BooleanField(default=False)
+    summary = models.JSONField(default=dict, help_text="Per type: checked, missing_here, missing_there, differ")
+    details = models.JSONField(default=list, help_text="Up to 1,000 differences: type, id, kind, fields")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Drift report {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def total_drift(self) -> int:
+        return sum(
+            v.get("missing_here", 0) + v.get("missing_there", 0) + v.get("differ", 0) for v in self.summary.values()
+        )

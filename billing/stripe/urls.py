@@ -6,5 +6,6 @@ app_name = "stripe_events"
 urlpatterns = [
     path("", event_views.event_list, name="list"),
     path("replay/", event_views.event_replay, name="replay"),
+    path("drift/", event_views.drift_report, name="drift"),
     path("<str:event_id>/", event_views.event_detail, name="detail"),
 ]

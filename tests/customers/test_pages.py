@@ -1,0 +1,76 @@
+import pytest
+from django.urls import reverse
+
+from tests.pages import login, mirror_customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 302), ("owner", 403), ("outsider", 403), ("support", 200), ("analyst", 200), ("admin", 200)],
+)
+def test_customer_list_is_for_the_finance_team(client, people, who, status):
+    mirror_customer("cus_acme")
+    login(client, getattr(people, who) if who else None)
+    response = client.get(reverse("customers:list"))
+    assert response.status_code == status
+    if status == 200:
+        assert b"Acme" in response.content and b"cus_acme" in response.content
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 302), ("owner", 403), ("outsider", 403), ("support", 200), ("admin", 200)],
+)
+def test_customer_detail_is_for_the_finance_team(client, people, who, status):
+    mirror_customer("cus_acme")
+    login(client, getattr(people, who) if who else None)
+    response = client.get(reverse("customers:detail", args=["cus_acme"]))
+    assert response.status_code == status
+    if status == 200:
+        assert b"sub_cus_acme_0" in response.content
+
+
+def test_unknown_customer_is_404(client, people):
+    login(client, people.analyst)
+    assert client.get(reverse("customers:detail", args=["cus_nope"])).status_code == 404
+
+
+def test_search_finds_by_email_name_and_id(client, people):
+    mirror_customer("cus_acme")
+    mirror_customer("cus_globex")
+    login(client, people.support)
+    for query in ("cus_globex", "globex@x", "Globex"):
+        response = client.get(reverse("customers:list"), {"q": query})
+        assert b"cus_globex" in response.content, query
+        assert b"cus_acme<" not in response.content
+
+
+def test_list_fragment_for_htmx(client, people):
+    mirror_customer("cus_acme")
+    login(client, people.support)
+    response = client.get(reverse("customers:list"), {"q": "acme"}, HTTP_HX_REQUEST="true")
+    assert b"<html" not in response.content and b"cus_acme" in response.content
+
+
+def test_customer_list_query_count_does_not_grow_with_rows(client, people, django_assert_max_num_queries):
+    login(client, people.analyst)
+    mirror_customer("cus_acme")
+    with django_assert_max_num_queries(12) as small:
+        client.get(reverse("customers:list"))
+    for n in range(30):
+        mirror_customer(f"cus_{n:03d}", subscriptions=2)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("customers:list"))
+    assert response.content.count(b'class="mono small">cus_') >= 30
+
+
+def test_customer_detail_query_count_does_not_grow(client, people, django_assert_max_num_queries):
+    login(client, people.analyst)
+    mirror_customer("cus_acme", subscriptions=1, invoices=1)
+    with django_assert_max_num_queries(15) as small:
+        client.get(reverse("customers:detail", args=["cus_acme"]))
+    mirror_customer("cus_acme", subscriptions=4, invoices=5)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(reverse("customers:detail", args=["cus_acme"]))
