@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -16,6 +17,10 @@ urlpatterns = [
     path("billing/", include("billing.selfserve.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.PORTAL_BENCH_VIEWS:
+    # The yardstick for benchmarks/intake.py: the same server and middleware, no work at all.
+    urlpatterns.append(path("bench/bare/", stripe_views.bare, name="bench-bare"))
 
 admin.site.site_header = "Billing portal admin"
 admin.site.site_title = "Billing portal admin"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import signal
 import socket
@@ -18,37 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# --- nothing leaves 127.0.0.1 ---------------------------------------------------------------
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-
-
-def _check_address(sock: socket.socket, address) -> None:
-    if sock.family == getattr(socket, "AF_UNIX", None):
-        return
-    host = address[0] if isinstance(address, tuple) else address
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        if host in ("localhost",):
-            return
-        raise RuntimeError(f"test tried to connect to {host!r}: only 127.0.0.1 is allowed") from None
-    if not ip.is_loopback:
-        raise RuntimeError(f"test tried to connect to {host}: only loopback is allowed")
-
-
-def _guarded_connect(self, address):
-    _check_address(self, address)
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self, address):
-    _check_address(self, address)
-    return _real_connect_ex(self, address)
-
-
-socket.socket.connect = _guarded_connect
-socket.socket.connect_ex = _guarded_connect_ex
+from tests import netguard  # noqa: E402,F401  (installs the loopback-only guard)
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -128,7 +97,7 @@ def sandbox(sandbox_url, settings):
     req = urllib.request.Request(f"{sandbox_url}/_sandbox/reset", method="POST", data=b"")
     urllib.request.urlopen(req, timeout=5).close()
     settings.STRIPE_API_BASE = sandbox_url
-    settings.STRIPE_SECRET_KEY = "sk_test_sandbox"
+    settings.STRIPE_SECRET_KEY = "sk_test_localsandbox0000000000000000"
     settings.STRIPE_USES_SANDBOX = True
     gateway_module.reset_gateway()
     yield sandbox_url

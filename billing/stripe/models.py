@@ -6,6 +6,7 @@ from django.utils import timezone
 
 class EventStatus(models.TextChoices):
     received = "received", "Received"
+    processing = "processing", "Processing"
     applied = "applied", "Applied"
     ignored = "ignored", "Ignored"
     failed = "failed", "Failed (retrying)"
@@ -43,9 +44,14 @@ class StripeEvent(models.Model):
     class Meta:
         ordering = ["-created", "-id"]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="stripeevent_status_next"),
+            # Few indexes, and partial where they can be: the intake pays for each on every insert.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="stripeevent_attention",
+                condition=models.Q(status__in=["failed", "dead", "processing"]),
+            ),
+            models.Index(fields=["received_at"], name="stripeevent_queue", condition=models.Q(status="received")),
             models.Index(fields=["object_id", "created"], name="stripeevent_object_created"),
-            models.Index(fields=["type", "created"], name="stripeevent_type_created"),
             models.Index(fields=["-created", "-id"], name="stripeevent_created_desc"),
         ]
 

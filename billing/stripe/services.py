@@ -9,12 +9,12 @@ import time
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
-from billing.stripe import mirror
+from billing.stripe import mirror, queue
 from billing.stripe.gateway import gateway, verify_signature
 from billing.stripe.idempotency import key_for
 from billing.stripe.models import EventStatus, IntakeRejection, StripeEvent, WebhookEndpoint
@@ -105,24 +105,36 @@ def event_receive(*, body: bytes, signature: str | None) -> tuple[StripeEvent | 
         _count_rejection(error.reason)
         raise
     obj = (payload.get("data") or {}).get("object") or {}
-    try:
-        with transaction.atomic():
-            event = StripeEvent.objects.create(
-                id=payload["id"],
-                type=payload.get("type", ""),
-                api_version=payload.get("api_version") or "",
-                livemode=bool(payload.get("livemode")),
-                created=dt.datetime.fromtimestamp(int(payload.get("created") or 0), dt.UTC),
-                object_type=str(obj.get("object", ""))[:64],
-                object_id=str(obj.get("id", ""))[:255],
-                payload=payload,
-            )
-    except IntegrityError:
+    event_id = _insert_event(payload, obj, body)
+    if event_id is None:
         return None, False  # a duplicate delivery: already stored, nothing to do
-    from billing.stripe.tasks import process_event
+    transaction.on_commit(lambda: queue.enqueue(event_id))
+    return StripeEvent(pk=event_id, type=payload.get("type", "")), True
 
-    transaction.on_commit(lambda: process_event.delay(event.pk))
-    return event, True
+
+def _insert_event(payload: dict, obj: dict, body: bytes) -> str | None:
+    """Store the delivery once, in one statement; the raw body is the payload (no re-encoding)."""
+    table = connection.ops.quote_name(StripeEvent._meta.db_table)
+    payload_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    sql = (
+        f"INSERT INTO {table} (id, type, api_version, livemode, created, object_type, object_id, payload, "
+        "status, attempts, last_error, received_at) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s, {payload_param}, %s, 0, '', %s) "
+        "ON CONFLICT (id) DO NOTHING RETURNING id"
+    )
+    created = dt.datetime.fromtimestamp(int(payload.get("created") or 0), dt.UTC)
+    params = [
+        str(payload["id"])[:255], str(payload.get("type", ""))[:100], str(payload.get("api_version") or "")[:64],
+        bool(payload.get("livemode")), created, str(obj.get("object", ""))[:64], str(obj.get("id", ""))[:255],
+        body.decode("utf-8"), EventStatus.received, timezone.now(),
+    ]
+    field = StripeEvent._meta.get_field("created")
+    params[4] = field.get_db_prep_save(created, connection)
+    params[9] = field.get_db_prep_save(params[9], connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _retry_delay(attempts: int) -> dt.timedelta:
@@ -133,7 +145,7 @@ def event_process(*, event_id: str) -> str:
     """Apply a stored event to the mirror. Safe to call twice, and from several workers."""
     event = StripeEvent.objects.filter(pk=event_id).only("pk", "payload", "status", "attempts").first()
     if event is None or event.status in (EventStatus.applied, EventStatus.ignored):
-        return "skipped"
+        return "skipped"  # already done (a duplicate message, or a replay racing a retry)
     for _ in range(3):
         try:
             with transaction.atomic():
@@ -170,12 +182,10 @@ def event_process(*, event_id: str) -> str:
 
 def event_replay(*, event_ids: Iterable[str]) -> int:
     """Put events back in the queue (failed, dead, or any chosen). Returns how many."""
-    from billing.stripe.tasks import process_event
-
     ids = list(event_ids)
     StripeEvent.objects.filter(pk__in=ids).update(status=EventStatus.received, next_attempt_at=None)
     for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: process_event.delay(event_id))
+        transaction.on_commit(lambda event_id=event_id: queue.enqueue(event_id))
     return len(ids)
 
 

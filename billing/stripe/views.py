@@ -21,3 +21,11 @@ def webhook(request: HttpRequest) -> JsonResponse:
         log.info("webhook refused: %s", error.reason)
         return JsonResponse({"error": {"type": error.reason, "message": error.message}}, status=400)
     return JsonResponse({"received": True, "duplicate": not is_new})
+
+
+@csrf_exempt
+@require_POST
+def bare(request: HttpRequest) -> JsonResponse:
+    """Benchmarks only (PORTAL_BENCH_VIEWS=1): reads the body, answers like the intake, does nothing."""
+    request.body  # noqa: B018
+    return JsonResponse({"received": True, "duplicate": False})

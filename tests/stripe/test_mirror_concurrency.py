@@ -11,7 +11,7 @@ from djstripe.models import Customer, Invoice, Subscription, SubscriptionItem
 
 from billing.stripe import mirror
 from billing.stripe.models import EventStatus, StripeEvent
-from billing.stripe.tasks import process_event, requeue_stale_received
+from billing.stripe.tasks import drain_events, process_event, requeue_stale_received
 from tests import stripe_payloads as sp
 from tests.conftest import start_worker, wait_until
 
@@ -71,12 +71,14 @@ def wait_for_all(count: int, timeout: float = 240) -> None:
 def test_ten_thousand_shuffled_events_with_duplicates_by_four_workers(settings, tmp_path):
     events, expected = sp.event_stream(10_000, seed=11)
     rng = random.Random(5)
-    deliveries = [e["id"] for e in events] + [e["id"] for e in rng.sample(events, len(events) // 10)]
-    rng.shuffle(deliveries)
+    rng.shuffle(events)
+    duplicates = [e["id"] for e in rng.sample(events, len(events) // 10)]
     store(events)
     with start_worker(settings, tmp_path / "worker.log", concurrency=4) as worker:
-        for event_id in deliveries:
-            process_event.delay(event_id)
+        for _ in range(4):
+            drain_events.delay()  # four drains share the queue (SKIP LOCKED)...
+        for event_id in duplicates:
+            process_event.delay(event_id)  # ...while a tenth of the events are delivered a second time
         wait_for_all(len(events))
         log = worker.log.read_text()
     assert "deadlock" not in log.lower()
@@ -88,8 +90,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(setti
     events, expected = sp.event_stream(2_000, seed=3)
     store(events)
     with start_worker(settings, tmp_path / "first.log", concurrency=2) as worker:
-        for e in events:
-            process_event.delay(e["id"])
+        drain_events.delay(batch=50)
+        drain_events.delay(batch=50)
         wait_until(
             lambda: StripeEvent.objects.filter(status=EventStatus.applied).count() >= 300, 60, message="some progress"
         )
@@ -98,9 +100,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(setti
     half_done = StripeEvent.objects.filter(status=EventStatus.applied).count()
     assert half_done < len(events)
     with start_worker(settings, tmp_path / "second.log", concurrency=2):
-        # Messages the dead worker held come back after the broker's visibility timeout; the
-        # beat sweep re-queues anything still "received" without waiting for that.
-        requeue_stale_received.apply(kwargs={"older_than_seconds": 0, "limit": 10_000})
+        # The dead worker's batches stay "processing" until their lease runs out; let it run out
+        # now, and the beat sweep hands them (and all still "received") to the new worker.
+        StripeEvent.objects.filter(status=EventStatus.processing).update(
+            next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        )
+        requeue_stale_received.apply(kwargs={"older_than_seconds": 0})
         wait_for_all(len(events))
     assert_mirror_equals(expected)
     # Applied once: every event reached its final state; a re-run changes no row.

@@ -1,0 +1,77 @@
+"""Handing stored events to the workers: the events table is the queue.
+
+The intake only inserts the event row. Workers claim `received` rows in batches with
+`FOR UPDATE SKIP LOCKED` (PostgreSQL), mark them `processing` with a lease, and apply each in its
+own transaction; a worker killed mid-batch leaves rows whose lease runs out, and the beat sweep
+hands them back. The intake wakes the workers with a `drain_events` task at most every
+DEBOUNCE seconds per process (plus one trailing wake-up), so a burst of a thousand events costs
+a handful of Celery messages, not a thousand.
+
+On SQLite (the embedded default) there is no SKIP LOCKED: each event is its own Celery task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+DEBOUNCE = 0.2
+LEASE = dt.timedelta(minutes=5)
+_lock = threading.Lock()
+_last_wake = 0.0
+_trailing_until = 0.0
+
+
+def uses_table_queue() -> bool:
+    return connection.vendor == "postgresql" and not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def enqueue(event_id: str) -> None:
+    from billing.stripe.tasks import process_event
+
+    if not uses_table_queue():
+        process_event.delay(event_id)
+        return
+    wake()
+
+
+def wake() -> None:
+    """Make sure a drain runs soon: now if none was started in the last DEBOUNCE s, else once after it."""
+    global _last_wake, _trailing_until
+    from billing.stripe.tasks import drain_events
+
+    now = time.monotonic()
+    with _lock:
+        if now - _last_wake >= DEBOUNCE:
+            _last_wake = now
+            send = "now"
+        elif now >= _trailing_until:
+            _trailing_until = now + DEBOUNCE
+            send = "later"
+        else:
+            return
+    if send == "now":
+        drain_events.delay()
+    else:
+        drain_events.apply_async(countdown=DEBOUNCE)
+
+
+def claim_batch(size: int) -> list[str]:
+    """Take up to `size` received events for this worker (others skip them), oldest first."""
+    from billing.stripe.models import EventStatus, StripeEvent
+
+    table = connection.ops.quote_name(StripeEvent._meta.db_table)
+    lease_until = StripeEvent._meta.get_field("next_attempt_at").get_db_prep_save(timezone.now() + LEASE, connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, next_attempt_at = %s WHERE id IN ("
+            f"SELECT id FROM {table} WHERE status = %s ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED"
+            ") RETURNING id",
+            [EventStatus.processing, lease_until, EventStatus.received, size],
+        )
+        return [row[0] for row in cursor.fetchall()]
