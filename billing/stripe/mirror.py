@@ -93,6 +93,34 @@ DAHLIA_PATHS: dict[tuple[type[models.Model], str], Callable[[dict], Any]] = {
 }
 
 
+class KnownRows:
+    """Rows this process has seen committed (bounded, per process): a parent known to exist is not
+    written again. A row deleted elsewhere makes a child's commit fail its foreign key; the caller
+    then forgets everything and retries, so the cache can only cost a retry, never a wrong row."""
+
+    def __init__(self, size: int = 200_000):
+        self.size = size
+        self._rows: dict[tuple[str, str], bool] = {}  # (table, id) -> is a real row (not a stub)
+
+    def get(self, key: tuple[str, str]) -> bool | None:
+        return self._rows.get(key)
+
+    def remember(self, entries: dict[tuple[str, str], bool]) -> None:
+        if len(self._rows) + len(entries) > self.size:
+            self._rows.clear()
+        for key, real in entries.items():
+            self._rows[key] = self._rows.get(key, False) or real
+
+    def forget(self, key: tuple[str, str] | None = None) -> None:
+        if key is None:
+            self._rows.clear()
+        else:
+            self._rows.pop(key, None)
+
+
+known_rows = KnownRows()
+
+
 class MissingParent(Exception):
     """A required parent is neither in the mirror nor describable from the payload: retry later."""
 
@@ -183,12 +211,15 @@ class Writer:
         self.statements = 0
         self.now = dt.datetime.now(dt.UTC)
         self._buckets: dict[tuple[type[models.Model], str], dict[str, dict[str, Any]]] = {}
-        self._known: set[tuple[str, str]] = set()  # (table, id) already queued in this writer
+        self._queued: dict[tuple[str, str], bool] = {}  # (table, id) -> real row queued in this writer
         self._replaced_items: dict[str, list[str]] = {}  # subscription id -> its current item ids
 
     # --- public ---------------------------------------------------------------------------
-    def add(self, data: dict, *, overwrite: bool = True) -> None:
-        """Queue an object (and what it embeds or names) for the next flush."""
+    def add(self, data: dict, *, overwrite: bool = True, fresh: bool = False) -> None:
+        """Queue an object (and what it embeds or names) for the next flush.
+
+        `fresh`: the object is new at Stripe (a `.created` event), so it has no older children to remove.
+        """
         model = OBJECT_MODELS[data["object"]]
         plan = plan_for(model)
         row = self._row(plan, data)
@@ -200,35 +231,49 @@ class Writer:
             items = [dict(item, **{parent_key: data["id"]}) for item in listing.get("data", [])]
             for item in items:
                 self.add(item, overwrite=overwrite)
-            if overwrite and data["object"] == "subscription" and not listing.get("has_more"):
+            if overwrite and not fresh and data["object"] == "subscription" and not listing.get("has_more"):
                 self._replaced_items[data["id"]] = [item["id"] for item in items]
 
     def delete(self, model: type[models.Model], stripe_id: str) -> None:
         self.statements += 1
         model.objects.filter(id=stripe_id).delete()
+        known_rows.forget()  # the delete cascades to rows this process may remember
 
     def flush(self) -> None:
         for (model, mode), rows in self._buckets.items():
             self._write(plan_for(model), list(rows.values()), mode=mode)
         self._buckets.clear()
         if self._replaced_items:
-            keep = [item_id for ids in self._replaced_items.values() for item_id in ids]
-            stale = dj.SubscriptionItem.objects.filter(subscription_id__in=list(self._replaced_items)).exclude(
-                id__in=keep
-            )
-            stale_ids = list(stale.values_list("djstripe_id", flat=True))
-            self.statements += 1
-            if stale_ids:
-                dj.SubscriptionItem.objects.filter(djstripe_id__in=stale_ids).delete()
-                self.statements += 2
-            self._replaced_items.clear()
+            self._remove_replaced_items()
+        queued = dict(self._queued)
+        transaction.on_commit(lambda: known_rows.remember(queued))
+
+    def _remove_replaced_items(self) -> None:
+        """Items a subscription no longer has. Their past invoice lines stay, unlinked (dj-stripe's
+        own cascade would delete those lines)."""
+        keep = [item_id for ids in self._replaced_items.values() for item_id in ids]
+        stale_ids = list(
+            dj.SubscriptionItem.objects.filter(subscription_id__in=list(self._replaced_items))
+            .exclude(id__in=keep)
+            .values_list("id", flat=True)
+        )
+        self.statements += 1
+        self._replaced_items.clear()
+        if not stale_ids:
+            return
+        dj.LineItem.objects.filter(subscription_item_id__in=stale_ids).update(subscription_item=None)
+        through = dj.SubscriptionItem._meta.get_field("tax_rates").remote_field.through
+        through.objects.filter(subscriptionitem__id__in=stale_ids).delete()
+        dj.SubscriptionItem.objects.filter(id__in=stale_ids)._raw_delete(connection.alias)
+        self.statements += 3
 
     # --- rows -----------------------------------------------------------------------------
     def _queue(self, model: type[models.Model], mode: str, stripe_id: str, row: dict[str, Any]) -> None:
         bucket = self._buckets.setdefault((model, mode), {})
         if mode == "overwrite" or stripe_id not in bucket:
             bucket[stripe_id] = row  # the last real state wins; a fill or stub keeps the first
-        self._known.add((model._meta.db_table, stripe_id))
+        key = (model._meta.db_table, stripe_id)
+        self._queued[key] = self._queued.get(key, False) or mode != "stub"
 
     def _row(self, plan: TablePlan, data: dict) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -260,9 +305,14 @@ class Writer:
     def _ensure_parent(self, column: Column, parent_id: str, raw: Any, child: dict) -> str | None:
         target = column.target
         assert target is not None
-        if (target._meta.db_table, parent_id) in self._known:
-            return parent_id
-        if isinstance(raw, dict) and raw.get("object") == OBJECT_TYPE_OF_MODEL[target]:
+        key = (target._meta.db_table, parent_id)
+        embedded = isinstance(raw, dict) and raw.get("object") == OBJECT_TYPE_OF_MODEL[target]
+        exists = self._queued.get(key)
+        if exists is None:
+            exists = known_rows.get(key)
+        if exists or (exists is False and not embedded):
+            return parent_id  # a real row, or a stub and nothing better to fill it with
+        if embedded:
             self.add(raw, overwrite=False)  # an embedded copy: fills a stub, never a real row
             return parent_id
         stub = {"id": parent_id, "object": OBJECT_TYPE_OF_MODEL[target]}
@@ -383,7 +433,7 @@ def apply_event(payload: dict, *, writer: Writer | None = None) -> str:
         return Outcome.ignored
     writer = writer or Writer()
     deleting = is_delete(payload["type"], obj)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         writer.statements += 1
         if not claim(
             stripe_id=obj["id"],
@@ -397,7 +447,7 @@ def apply_event(payload: dict, *, writer: Writer | None = None) -> str:
         if deleting:
             writer.delete(model, obj["id"])
         else:
-            writer.add(obj)
+            writer.add(obj, fresh=payload["type"].endswith(".created"))
             writer.flush()
     return Outcome.applied
 
@@ -408,7 +458,7 @@ def apply_object(obj: dict, *, writer: Writer | None = None) -> bool:
         return False
     writer = writer or Writer()
     deleting = obj.get("deleted") is True
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if not claim(
             stripe_id=obj["id"],
             object_type=obj["object"],
@@ -435,7 +485,7 @@ def apply_page(objects: list[dict], *, as_of: int | None = None, writer: Writer 
     writer = writer or Writer()
     as_of = as_of or int(time.time())
     objects = [o for o in objects if o.get("object") in OBJECT_MODELS and o.get("id")]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         writer.statements += 1
         won = claim_many([(o["id"], o["object"], as_of, 1, "", False) for o in objects])
         for obj in objects:

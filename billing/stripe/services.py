@@ -143,30 +143,48 @@ def _retry_delay(attempts: int) -> dt.timedelta:
 
 def event_process(*, event_id: str) -> str:
     """Apply a stored event to the mirror. Safe to call twice, and from several workers."""
-    event = StripeEvent.objects.filter(pk=event_id).only("pk", "payload", "status", "attempts").first()
-    if event is None or event.status in (EventStatus.applied, EventStatus.ignored):
-        return "skipped"  # already done (a duplicate message, or a replay racing a retry)
+    return events_process(event_ids=[event_id]).get(event_id, "skipped")
+
+
+def events_process(*, event_ids: list[str]) -> dict[str, str]:
+    """Apply a batch of stored events, each in its own transaction. Returns id -> status."""
+    events = StripeEvent.objects.filter(pk__in=event_ids).only("pk", "payload", "status", "attempts")
+    by_id = {event.pk: event for event in events}
+    results: dict[str, str] = {}
+    for event_id in event_ids:
+        event = by_id.get(event_id)
+        if event is None or event.status in (EventStatus.applied, EventStatus.ignored):
+            results[event_id] = "skipped"  # already done (a duplicate message, or a replay racing a retry)
+            continue
+        results[event_id] = _process_one(event)
+    return results
+
+
+def _process_one(event: StripeEvent) -> str:
+    last: Exception | None = None
     for _ in range(3):
         try:
             with transaction.atomic():
                 outcome = mirror.apply_event(event.payload)
                 status = EventStatus.ignored if outcome == mirror.Outcome.ignored else EventStatus.applied
                 StripeEvent.objects.filter(pk=event.pk).update(
-                    status=status,
-                    attempts=F("attempts") + 1,
-                    processed_at=timezone.now(),
+                    status=status, attempts=F("attempts") + 1, processed_at=timezone.now(),
                     last_error="" if outcome != mirror.Outcome.stale else "superseded by a newer state",
                     next_attempt_at=None,
                 )
-                if status == EventStatus.applied and outcome == mirror.Outcome.applied:
+                if outcome == mirror.Outcome.applied:
                     event_applied.send(sender=StripeEvent, event=event)
             return status
-        except OperationalError as error:  # deadlock or lock timeout: try again at once
-            last: Exception = error
+        except (OperationalError, IntegrityError) as error:
+            # A deadlock, a lock timeout, or a parent deleted by another worker since this process
+            # last saw it: forget what we remember and try again at once.
+            mirror.known_rows.forget()
+            last = error
             time.sleep(0.05)
         except Exception as error:  # noqa: BLE001 — any failure is recorded on the event
             last = error
             break
+    mirror.known_rows.forget()
     attempts = event.attempts + 1
     dead = attempts >= MAX_ATTEMPTS
     StripeEvent.objects.filter(pk=event.pk).update(
@@ -176,7 +194,7 @@ def event_process(*, event_id: str) -> str:
         next_attempt_at=None if dead else timezone.now() + _retry_delay(attempts),
         processed_at=timezone.now(),
     )
-    log.warning("event %s failed (attempt %d): %s", event_id, attempts, type(last).__name__)
+    log.warning("event %s failed (attempt %d): %s", event.pk, attempts, type(last).__name__)
     return EventStatus.dead if dead else EventStatus.failed
 
 

@@ -15,8 +15,7 @@ def drain_events(batch: int = 200) -> int:
     done = 0
     while True:
         ids = queue.claim_batch(batch)
-        for event_id in ids:
-            services.event_process(event_id=event_id)
+        services.events_process(event_ids=ids)
         done += len(ids)
         if len(ids) < batch:
             return done
