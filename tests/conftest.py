@@ -126,6 +126,7 @@ def _isolated_caches(settings):
     from billing.stripe import services
 
     settings.STRIPE_MAX_RETRIES = 2
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
     services.forget_webhook_secrets()
     gateway_module.reset_gateway()
     yield
