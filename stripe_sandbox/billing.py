@@ -1,0 +1,179 @@
+"""Money movements: payment methods and their test numbers, payments, invoices, subscriptions, clocks."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from .core import SandboxError, State, copy_of, make, new_id
+
+# Stripe's test cards (https://docs.stripe.com/testing): number -> (brand, behaviour)
+CARDS = {
+    "4242424242424242": ("visa", "ok"),
+    "4000056655665556": ("visa", "ok"),
+    "5555555555554444": ("mastercard", "ok"),
+    "378282246310005": ("amex", "ok"),
+    "4000000000000341": ("visa", "charge_fails"),  # attaches fine, every charge declines
+    "4000000000000002": ("visa", "declined"),  # declines at once, even when attaching
+    "4000000000009995": ("visa", "insufficient_funds"),
+    "4000000000000259": ("visa", "dispute"),  # charge succeeds, then a dispute opens
+    "4000000000009235": ("visa", "elevated_risk"),  # charge succeeds, Radar opens a review
+    "4100000000000019": ("visa", "highest_risk"),  # Radar blocks the charge
+}
+TOKENS = {
+    "pm_card_visa": "4242424242424242",
+    "pm_card_mastercard": "5555555555554444",
+    "pm_card_amex": "378282246310005",
+    "pm_card_chargeCustomerFail": "4000000000000341",
+    "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_createDispute": "4000000000000259",
+    "pm_card_riskLevelElevated": "4000000000009235",
+    "pm_card_riskLevelHighest": "4100000000000019",
+    "tok_visa": "4242424242424242",
+    "tok_mastercard": "5555555555554444",
+    "tok_chargeCustomerFail": "4000000000000341",
+    "tok_chargeDeclined": "4000000000000002",
+}
+# US bank accounts (routing 110000000) and SEPA IBANs from Stripe's testing docs.
+ACH_ACCOUNTS = {"000123456789": "ok", "000222222227": "ok", "000111111116": "account_closed",
+                "000111111113": "insufficient_funds"}
+SEPA_IBANS = {"DE89370400440532013000": "ok", "DE62370400440532013001": "charge_fails",
+              "AT611904300234573201": "ok", "FR1420041010050500013M02606": "ok", "NL39RABO0300065264": "ok"}
+
+DECLINES = {
+    "charge_fails": ("card_declined", "generic_decline", "Your card was declined."),
+    "declined": ("card_declined", "generic_decline", "Your card was declined."),
+    "insufficient_funds": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    "highest_risk": ("card_declined", "fraudulent", "Your card was declined."),
+    "account_closed": ("payment_method_not_available", "account_closed", "The bank account is closed."),
+}
+
+
+def card_error(behaviour: str, **extra) -> SandboxError:
+    code, decline_code, message = DECLINES[behaviour]
+    return SandboxError(402, message, type="card_error", code=code, decline_code=decline_code, **extra)
+
+
+def add_months(ts: int, months: int) -> int:
+    when = dt.datetime.fromtimestamp(ts, dt.UTC)
+    month = when.month - 1 + months
+    year = when.year + month // 12
+    month = month % 12 + 1
+    day = min(when.day, calendar.monthrange(year, month)[1])
+    return int(when.replace(year=year, month=month, day=day).timestamp())
+
+
+def period_end(start: int, recurring: dict) -> int:
+    count = int(recurring.get("interval_count") or 1)
+    interval = recurring.get("interval")
+    if interval == "year":
+        return add_months(start, 12 * count)
+    if interval == "month":
+        return add_months(start, count)
+    if interval == "week":
+        return start + 7 * 86400 * count
+    return start + 86400 * count
+
+
+# --- payment methods ------------------------------------------------------------------------
+def payment_method_behaviour(pm: dict) -> str:
+    if pm["type"] == "card":
+        return pm.get("_behaviour", "ok")
+    if pm["type"] == "us_bank_account":
+        return ACH_ACCOUNTS.get(pm.get("_account_number", ""), "ok")
+    if pm["type"] == "sepa_debit":
+        return SEPA_IBANS.get(pm.get("_iban", ""), "ok")
+    return "ok"
+
+
+def create_payment_method(state: State, data: dict, now: int) -> dict:
+    """A PaymentMethod from `payment_method_data`-style params: card / us_bank_account / sepa_debit."""
+    kind = data.get("type")
+    billing = data.get("billing_details") or {}
+    details = {"address": {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None,
+                           "state": None, **(billing.get("address") or {})},
+               "email": billing.get("email"), "name": billing.get("name"), "phone": billing.get("phone"),
+               "tax_id": None}
+    pm = make("payment_method", id=new_id("payment_method"), type=kind, created=now, customer=None,
+              billing_details=details, allow_redisplay="unspecified", metadata=data.get("metadata") or {})
+    if kind == "card":
+        card = data.get("card") or {}
+        number = str(card.get("number") or TOKENS.get(card.get("token", ""), "")).replace(" ", "")
+        if number not in CARDS:
+            if not number.isdigit() or len(number) < 12:
+                raise SandboxError(402, "Your card number is incorrect.", type="card_error",
+                                   code="incorrect_number", param="card[number]")
+            CARDS[number] = ("visa", "ok")
+        brand, behaviour = CARDS[number]
+        if behaviour == "declined":
+            raise card_error("declined")
+        pm["card"] = {"brand": brand, "last4": number[-4:], "exp_month": int(card.get("exp_month") or 12),
+                      "exp_year": int(card.get("exp_year") or 2034), "funding": "credit", "country": "US",
+                      "fingerprint": f"fp{number[-8:]}", "checks": {"address_line1_check": None,
+                      "address_postal_code_check": None, "cvc_check": "pass"}, "display_brand": brand,
+                      "networks": {"available": [brand], "preferred": None}, "wallet": None,
+                      "generated_from": None, "three_d_secure_usage": {"supported": True}, "regulated_status": None}
+        pm["_behaviour"] = behaviour
+    elif kind == "us_bank_account":
+        bank = data.get("us_bank_account") or {}
+        account = str(bank.get("account_number") or "")
+        routing = str(bank.get("routing_number") or "")
+        if routing != "110000000" or not account:
+            raise SandboxError(400, "Use Stripe's test routing number 110000000 and a test account number.",
+                               param="us_bank_account[routing_number]")
+        pm["us_bank_account"] = {"account_holder_type": bank.get("account_holder_type") or "individual",
+                                 "account_type": bank.get("account_type") or "checking",
+                                 "bank_name": "STRIPE TEST BANK", "financial_connections_account": None,
+                                 "fingerprint": f"fp{account[-8:]}", "last4": account[-4:], "networks":
+                                 {"preferred": "ach", "supported": ["ach"]}, "routing_number": routing,
+                                 "status_details": {}}
+        pm["_account_number"] = account
+    elif kind == "sepa_debit":
+        iban = str((data.get("sepa_debit") or {}).get("iban") or "").replace(" ", "").upper()
+        if len(iban) < 15 or not iban[:2].isalpha():
+            raise SandboxError(400, "The IBAN you provided is invalid.", code="invalid_bank_account_iban",
+                               param="sepa_debit[iban]")
+        if not billing.get("name") or not billing.get("email"):
+            raise SandboxError(400, "SEPA Direct Debit needs billing_details[name] and billing_details[email].",
+                               param="billing_details[name]")
+        pm["sepa_debit"] = {"bank_code": iban[4:12], "branch_code": "", "country": iban[:2],
+                            "fingerprint": f"fp{iban[-8:]}", "generated_from": None, "last4": iban[-4:]}
+        pm["_iban"] = iban
+    else:
+        raise SandboxError(400, f"Invalid payment method type: {kind!r}. Use card, us_bank_account or sepa_debit.",
+                           param="type")
+    return state.add(pm)
+
+
+def resolve_payment_method(state: State, value: str, now: int) -> dict:
+    """An existing pm_… id, or a test token (pm_card_visa …) which makes a new PaymentMethod as Stripe does."""
+    if value in TOKENS:
+        return create_payment_method(state, {"type": "card", "card": {"number": TOKENS[value]}}, now)
+    return state.get(value, "payment_method", param="payment_method")
+
+
+def public(obj: dict) -> dict:
+    """An object as returned to clients: without the sandbox's private `_` keys."""
+    if isinstance(obj, dict):
+        return {k: public(v) for k, v in obj.items() if not k.startswith("_")}
+    if isinstance(obj, list):
+        return [public(v) for v in obj]
+    return obj
+
+
+def mandate_for(state: State, pm: dict, customer_id: str | None, now: int) -> dict | None:
+    if pm["type"] not in ("us_bank_account", "sepa_debit"):
+        return None
+    mandate = make("mandate", id=new_id("mandate"), payment_method=pm["id"], status="active", type="multi_use",
+                   customer_acceptance={"accepted_at": now, "offline": {}, "online": None, "type": "offline"},
+                   payment_method_details={"type": pm["type"], pm["type"]: {}}, multi_use={})
+    return state.add(mandate)
+
+
+def list_object(data: list, url: str) -> dict:
+    return {"object": "list", "data": data, "has_more": False, "url": url}
+
+
+def copy_public(obj: dict) -> dict:
+    return public(copy_of(obj))
