@@ -215,6 +215,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING", "propagate": True},
         "stripe": {"level": "WARNING", "propagate": True},
+        "django.server": {"level": env.string("REQUEST_LOG_LEVEL", "WARNING"), "propagate": True},
+        "kombu.connection": {"level": "ERROR", "propagate": True},
     },
 }
 

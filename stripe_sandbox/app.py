@@ -115,8 +115,9 @@ def _params(request: web.Request, body: bytes) -> dict:
             return json.loads(body)
         except ValueError:
             raise SandboxError(400, "Invalid JSON body.") from None
-    from multidict import MultiDict
     from urllib.parse import parse_qsl
+
+    from multidict import MultiDict
 
     return unflatten_data(MultiDict(parse_qsl(body.decode(), keep_blank_values=True)))
 

@@ -283,7 +283,7 @@ def _retotal(invoice: dict) -> None:
 
 def finalize_invoice(api: Api, invoice: dict) -> dict:
     if invoice["status"] != "draft":
-        raise SandboxError(400, f"This invoice is already finalized, you can't re-finalize a non-draft invoice.",
+        raise SandboxError(400, "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
                            code="invoice_not_editable")
     customer = api.state.objects[invoice["customer"]]
     now = api.state.now(invoice["customer"])
@@ -751,7 +751,7 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
                                                                                    "pause_collection"})
     sub = api.state.get(id, "subscription")
     if sub["status"] in ("canceled", "incomplete_expired"):
-        raise SandboxError(400, f"A canceled subscription can only update its cancellation_details and metadata.",
+        raise SandboxError(400, "A canceled subscription can only update its cancellation_details and metadata.",
                            code="resource_missing" if False else "subscription_canceled")
     now = api.state.now(sub["customer"])
     at = as_int(params.get("proration_date"), "proration_date", now)

@@ -37,7 +37,7 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
-def _data_column(key: str, label: str, *, money: str | None = None):
+def _data_column(key: str, label: str, money: str | None = None):
     def column(obj):
         data = obj.stripe_data or {}
         value = data

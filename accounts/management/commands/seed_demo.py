@@ -275,7 +275,17 @@ class Command(BaseCommand):
             elif index % 13 == 7:
                 self.client.delete(f"/v1/subscriptions/{subscription['id']}", idempotency_key=f"demo:sub-cancel:{slug}")
             if declines:
-                # The card starts declining; the renewal a month later fails and the invoice stays open.
+                # A new card that declines becomes the default; the renewal a month later fails and the
+                # invoice stays open: the subscription is past due.
+                failing = self.client.post(
+                    "/v1/payment_methods/pm_card_chargeCustomerFail/attach", {"customer": customer["id"]},
+                    idempotency_key=f"demo:failing-card:{slug}",
+                )["id"]
+                self.client.post(f"/v1/customers/{customer['id']}",
+                                 {"invoice_settings": {"default_payment_method": failing}},
+                                 idempotency_key=f"demo:failing-default:{slug}")
+                self.client.post(f"/v1/subscriptions/{subscription['id']}", {"default_payment_method": failing},
+                                 idempotency_key=f"demo:failing-sub-default:{slug}")
                 self.client.post(
                     f"/v1/test_helpers/test_clocks/{clock_id}/advance",
                     {"frozen_time": int(time.time()) + 32 * 86400},
@@ -283,7 +293,7 @@ class Command(BaseCommand):
                 )
             self.stdout.write(f"  {org.name} ({country}, {plan}, {seats} seats, {interval}ly)")
 
-    def attach_payment_method(self, org: Organisation, customer_id: str, kind: str, *, failing: bool) -> str:
+    def attach_payment_method(self, org: Organisation, customer_id: str, kind: str) -> str:
         """Collect a payment method through a SetupIntent, as the self-serve pages do."""
         billing = {"name": org.name, "email": org.billing_email}
         if kind == "us_bank_account":
@@ -308,7 +318,7 @@ class Command(BaseCommand):
             "payment_method_types": [kind],
         }
         if data is None:
-            params["payment_method"] = "pm_card_chargeCustomerFail" if failing else "pm_card_visa"
+            params["payment_method"] = "pm_card_mastercard" if len(org.slug) % 2 else "pm_card_visa"
         else:
             params["payment_method_data"] = data
             params["mandate_data"] = {"customer_acceptance": {"type": "offline"}}
