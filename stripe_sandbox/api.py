@@ -639,6 +639,16 @@ def webhook_endpoint_list(api: Api, params: dict) -> list:
     return api.state.all("webhook_endpoint")
 
 
+@route("GET", "/v1/coupons")
+def coupon_list(api: Api, params: dict) -> list:
+    return api.state.all("coupon")  # the sandbox creates no coupons; the list exists as at Stripe
+
+
+@route("GET", "/v1/checkout/sessions")
+def checkout_session_list(api: Api, params: dict) -> list:
+    return api.state.all("checkout.session")
+
+
 def get_or_404(api: Api, object_id: str, object_type: str) -> dict:
     obj = api.state.objects.get(object_id)
     if obj is None or obj["object"] != object_type:

@@ -160,6 +160,12 @@ def build(sandbox: Sandbox) -> web.Application:
                 response = await handler(request)
             except SandboxError as error:
                 response = _error(error, request_id)
+            except web.HTTPNotFound:
+                response = _error(SandboxError(404, f"Unrecognized request URL ({request.method}: {request.path}). "
+                                                    "The sandbox does not serve this endpoint."), request_id)
+            except web.HTTPMethodNotAllowed:
+                response = _error(SandboxError(405, f"Unrecognized request URL ({request.method}: {request.path})."),
+                                  request_id)
             except web.HTTPException:
                 raise
             except Exception:

@@ -97,11 +97,14 @@ def backfill(
     """Mirror every object of the given types from Stripe. Resumes where an interrupted run stopped."""
     client = client or gateway()
     listings = [LISTING_BY_TYPE[t] for t in object_types] if object_types else LISTINGS
+    types = [item.object_type for item in listings]
     if restart:
-        BackfillCursor.objects.filter(object_type__in=[item.object_type for item in listings]).delete()
+        BackfillCursor.objects.filter(object_type__in=types).delete()
+    BackfillCursor.objects.bulk_create([BackfillCursor(object_type=t) for t in types], ignore_conflicts=True)
+    cursors = {c.object_type: c for c in BackfillCursor.objects.filter(object_type__in=types)}
     written: dict[str, int] = {}
     for listing in listings:
-        cursor, _ = BackfillCursor.objects.get_or_create(object_type=listing.object_type)
+        cursor = cursors[listing.object_type]
         if cursor.done:
             written[listing.object_type] = 0
             continue
