@@ -1,0 +1,72 @@
+"""The pages as people use them, in headless Chromium (Debian's package) driven by Playwright."""
+
+import shutil
+
+import pytest
+
+from tests.pages import mirror_customer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop on this thread; the test's own database calls are
+    # still synchronous, so Django's guard against ORM calls from async code does not apply.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not shutil.which("chromium"):
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                              "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_finance_finds_a_customer_as_they_type(browser, live_server, people):
+    mirror_customer("cus_acme")
+    mirror_customer("cus_globex")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, live_server.url, "finance-analyst")
+    assert page.url.endswith("/customers/")
+    assert page.locator("tbody tr").count() == 2
+    page.fill("input[name=q]", "globex")
+    page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 1")
+    assert "cus_globex" in page.inner_text("#results")
+    assert "q=globex" in page.url  # the search is in the address bar, so it can be shared
+    page.click("#results a >> nth=0")
+    page.wait_for_load_state()
+    assert "Globex" in page.inner_text("h1")
+    assert "Pro monthly × 5" in page.inner_text("body")
+
+
+def test_customer_sees_their_plan_on_a_phone(browser, live_server, people):
+    mirror_customer("cus_acme", invoices=2)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    log_in(page, live_server.url, "owner")
+    assert page.url.endswith("/billing/")
+    body = page.inner_text("main")
+    assert "Pro monthly" in body and "5 seats" in body and "$43.75" in body
+    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not overflow, "the billing page scrolls sideways on a phone"
+
+
+def test_a_wrong_password_is_explained(browser, live_server, people):
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", "wrong")
+    page.click("button[type=submit]")
+    assert "correct username and password" in page.inner_text("[role=alert]")
