@@ -147,34 +147,48 @@ def event_process(*, event_id: str) -> str:
 
 
 def events_process(*, event_ids: list[str]) -> dict[str, str]:
-    """Apply a batch of stored events, each in its own transaction. Returns id -> status."""
+    """Apply a batch of stored events, each in its own transaction. Returns id -> status.
+
+    Statuses are written for the whole batch at the end (one UPDATE per outcome): if the worker
+    dies before that, the events are applied again, which changes nothing (the claims see the same
+    state) — cheaper than a status write inside every event's transaction.
+    """
     events = StripeEvent.objects.filter(pk__in=event_ids).only("pk", "payload", "status", "attempts")
     by_id = {event.pk: event for event in events}
     results: dict[str, str] = {}
+    done: dict[str, list[str]] = {mirror.Outcome.applied: [], mirror.Outcome.ignored: [], mirror.Outcome.stale: []}
     for event_id in event_ids:
         event = by_id.get(event_id)
         if event is None or event.status in (EventStatus.applied, EventStatus.ignored):
             results[event_id] = "skipped"  # already done (a duplicate message, or a replay racing a retry)
             continue
-        results[event_id] = _process_one(event)
+        outcome = _apply_one(event)
+        if outcome is None:
+            results[event_id] = StripeEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
+            continue
+        done[outcome].append(event_id)
+        results[event_id] = EventStatus.ignored if outcome == mirror.Outcome.ignored else EventStatus.applied
+    now = timezone.now()
+    for outcome, ids in done.items():
+        if ids:
+            StripeEvent.objects.filter(pk__in=ids).update(
+                status=EventStatus.ignored if outcome == mirror.Outcome.ignored else EventStatus.applied,
+                attempts=F("attempts") + 1, processed_at=now, next_attempt_at=None,
+                last_error="superseded by a newer state" if outcome == mirror.Outcome.stale else "",
+            )
     return results
 
 
-def _process_one(event: StripeEvent) -> str:
+def _apply_one(event: StripeEvent) -> str | None:
+    """Apply one event in its own transaction; on failure record it and return None."""
     last: Exception | None = None
     for _ in range(3):
         try:
             with transaction.atomic():
                 outcome = mirror.apply_event(event.payload)
-                status = EventStatus.ignored if outcome == mirror.Outcome.ignored else EventStatus.applied
-                StripeEvent.objects.filter(pk=event.pk).update(
-                    status=status, attempts=F("attempts") + 1, processed_at=timezone.now(),
-                    last_error="" if outcome != mirror.Outcome.stale else "superseded by a newer state",
-                    next_attempt_at=None,
-                )
                 if outcome == mirror.Outcome.applied:
                     event_applied.send(sender=StripeEvent, event=event)
-            return status
+            return outcome
         except (OperationalError, IntegrityError) as error:
             # A deadlock, a lock timeout, or a parent deleted by another worker since this process
             # last saw it: forget what we remember and try again at once.
@@ -195,7 +209,7 @@ def _process_one(event: StripeEvent) -> str:
         processed_at=timezone.now(),
     )
     log.warning("event %s failed (attempt %d): %s", event.pk, attempts, type(last).__name__)
-    return EventStatus.dead if dead else EventStatus.failed
+    return None
 
 
 def event_replay(*, event_ids: Iterable[str]) -> int:
