@@ -40,8 +40,14 @@ def throwaway_database() -> tuple[str, callable]:
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
     var_dir = tempfile.mkdtemp(prefix="portal-bench-")
-    return {**os.environ, "DATABASE_URL": database_url, "PORTAL_SCHEMA_WITHOUT_MIGRATIONS": "1",
-            "PORTAL_VAR_DIR": var_dir, "DJANGO_SETTINGS_MODULE": "config.settings", **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORTAL_SCHEMA_WITHOUT_MIGRATIONS": "1",
+        "PORTAL_VAR_DIR": var_dir,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **extra,
+    }
 
 
 def build_schema(env: dict[str, str]) -> None:
@@ -76,8 +82,18 @@ def count_queries():
 def report(benchmark: str, ours: float, baseline: float, unit: str, **figures):
     """The closing line: `ratio` is always ours ÷ baseline (for a cost, below 1 is better)."""
     ratio = ours / baseline if baseline else 0.0
-    print(json.dumps({"benchmark": benchmark, "ours": round(ours, 3), "baseline": round(baseline, 3),
-                      "ratio": round(ratio, 4), "unit": unit, **figures}))
+    print(
+        json.dumps(
+            {
+                "benchmark": benchmark,
+                "ours": round(ours, 3),
+                "baseline": round(baseline, 3),
+                "ratio": round(ratio, 4),
+                "unit": unit,
+                **figures,
+            }
+        )
+    )
 
 
 def timer():

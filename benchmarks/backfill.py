@@ -25,15 +25,34 @@ def make_objects(total: int) -> dict[str, list[dict]]:
     price = sp.price("price_bench", product_id="prod_bench")
     customers = [sp.customer(f"cus_b{n:07d}", email=f"b{n}@bench.example") for n in range(per)]
     subs = [sp.subscription(f"sub_b{n:07d}", customer_id=f"cus_b{n:07d}", the_price=price) for n in range(per)]
-    invoices = [sp.invoice(f"in_b{n:07d}", customer_id=f"cus_b{n:07d}", subscription_id=f"sub_b{n:07d}",
-                           status="paid") for n in range(total - 2 * per - 2)]
-    return {"/v1/products": [product], "/v1/prices": [price], "/v1/customers": customers,
-            "/v1/subscriptions": subs, "/v1/invoices": invoices}
+    invoices = [
+        sp.invoice(f"in_b{n:07d}", customer_id=f"cus_b{n:07d}", subscription_id=f"sub_b{n:07d}", status="paid")
+        for n in range(total - 2 * per - 2)
+    ]
+    return {
+        "/v1/products": [product],
+        "/v1/prices": [price],
+        "/v1/customers": customers,
+        "/v1/subscriptions": subs,
+        "/v1/invoices": invoices,
+    }
 
 
-ACCOUNT = {"id": "acct_bench", "object": "account", "business_profile": {"name": "Bench"}, "country": "US",
-           "default_currency": "usd", "email": None, "settings": {}, "type": "standard", "charges_enabled": True,
-           "payouts_enabled": True, "details_submitted": True, "metadata": {}, "created": 1_700_000_000}
+ACCOUNT = {
+    "id": "acct_bench",
+    "object": "account",
+    "business_profile": {"name": "Bench"},
+    "country": "US",
+    "default_currency": "usd",
+    "email": None,
+    "settings": {},
+    "type": "standard",
+    "charges_enabled": True,
+    "payouts_enabled": True,
+    "details_submitted": True,
+    "metadata": {},
+    "created": 1_700_000_000,
+}
 
 
 def serve(objects: dict[str, list[dict]]) -> ThreadingHTTPServer:
@@ -54,9 +73,11 @@ def serve(objects: dict[str, list[dict]]) -> ThreadingHTTPServer:
             else:
                 start = index[url.path][query["starting_after"]] + 1 if query.get("starting_after") else 0
                 limit = int(query.get("limit", 10))
-                page = items[start:start + limit]
-                body, code = {"object": "list", "data": page, "has_more": start + limit < len(items),
-                              "url": url.path}, 200
+                page = items[start : start + limit]
+                body, code = (
+                    {"object": "list", "data": page, "has_more": start + limit < len(items), "url": url.path},
+                    200,
+                )
             raw = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -95,9 +116,18 @@ def main() -> None:
         ours = ours_q.count / mirrored
 
         baseline, baseline_sample = run_baseline(objects, args.baseline_sample)
-        report("backfill", ours, baseline, "queries per object", objects=mirrored,
-               seconds=round(ours_seconds, 1), objects_per_second=round(mirrored / ours_seconds, 1),
-               stripe_requests=gateway().calls, baseline_sample=baseline_sample, goal="ours <= 1.5")
+        report(
+            "backfill",
+            ours,
+            baseline,
+            "queries per object",
+            objects=mirrored,
+            seconds=round(ours_seconds, 1),
+            objects_per_second=round(mirrored / ours_seconds, 1),
+            stripe_requests=gateway().calls,
+            baseline_sample=baseline_sample,
+            goal="ours <= 1.5",
+        )
     finally:
         server.shutdown()
         from django.db import connections
@@ -114,8 +144,11 @@ def run_baseline(objects: dict[str, list[dict]], sample: int) -> tuple[float, in
 
     stripe.max_network_retries = 0
     chosen = []
-    for path, model in (("/v1/customers", dj.Customer), ("/v1/subscriptions", dj.Subscription),
-                        ("/v1/invoices", dj.Invoice)):
+    for path, model in (
+        ("/v1/customers", dj.Customer),
+        ("/v1/subscriptions", dj.Subscription),
+        ("/v1/invoices", dj.Invoice),
+    ):
         chosen += [(model, o) for o in objects[path][: sample // 3]]
     queries = 0
     synced = 0

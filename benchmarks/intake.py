@@ -79,9 +79,21 @@ def main() -> None:
     build_schema(env)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(args.workers), "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -110,22 +122,33 @@ def main() -> None:
         bare_rates, our_rates, latencies = [], [], []
         failures = 0
         for r in range(rounds):
-            rate, _, failed = asyncio.run(drive(f"{base}/bench/bare/", bare_bodies[r * size:(r + 1) * size],
-                                                args.concurrency))
+            rate, _, failed = asyncio.run(
+                drive(f"{base}/bench/bare/", bare_bodies[r * size : (r + 1) * size], args.concurrency)
+            )
             bare_rates.append(rate)
             failures += failed
-            rate, lat, failed = asyncio.run(drive(f"{base}/stripe/webhook/", intake_bodies[r * size:(r + 1) * size],
-                                                  args.concurrency))
+            rate, lat, failed = asyncio.run(
+                drive(f"{base}/stripe/webhook/", intake_bodies[r * size : (r + 1) * size], args.concurrency)
+            )
             our_rates.append(rate)
             latencies += lat
             failures += failed
         baseline, ours = sorted(bare_rates)[1], sorted(our_rates)[1]
         bare_failures = 0
-        report("intake", ours, baseline, "events/s", p99_ms=round(p99(latencies), 1), events=args.events,
-               failures=failures + bare_failures, gunicorn_workers=args.workers, concurrency=args.concurrency,
-               database="postgresql" if database_url.startswith("postgres") else "sqlite",
-               broker="redis" if env.get("REDIS_URL") else "filesystem",
-               goal="ratio >= 0.5, ours >= 400, p99_ms <= 250")
+        report(
+            "intake",
+            ours,
+            baseline,
+            "events/s",
+            p99_ms=round(p99(latencies), 1),
+            events=args.events,
+            failures=failures + bare_failures,
+            gunicorn_workers=args.workers,
+            concurrency=args.concurrency,
+            database="postgresql" if database_url.startswith("postgres") else "sqlite",
+            broker="redis" if env.get("REDIS_URL") else "filesystem",
+            goal="ratio >= 0.5, ours >= 400, p99_ms <= 250",
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)

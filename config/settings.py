@@ -99,8 +99,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
     # Benchmarks build a throwaway schema straight from the models (`migrate --run-syncdb`),
     # as the test suite does, instead of replaying dj-stripe's minute of migrations.
-    MIGRATION_MODULES = {label: None for label in ("djstripe", "accounts", "billing_stripe", "auth", "admin",
-                                                    "contenttypes", "sessions", "djmoney", "taxes")}
+    MIGRATION_MODULES = {
+        label: None
+        for label in (
+            "djstripe",
+            "accounts",
+            "billing_stripe",
+            "auth",
+            "admin",
+            "contenttypes",
+            "sessions",
+            "djmoney",
+            "taxes",
+        )
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

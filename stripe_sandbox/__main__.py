@@ -25,8 +25,9 @@ def main() -> None:
     state = State(args.api_version, path)
 
     loop = asyncio.new_event_loop()
-    task = loop.create_task(serve(state, "127.0.0.1", args.port, retry_base=args.webhook_retry_base,
-                                  max_attempts=args.webhook_attempts))
+    task = loop.create_task(
+        serve(state, "127.0.0.1", args.port, retry_base=args.webhook_retry_base, max_attempts=args.webhook_attempts)
+    )
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     try:

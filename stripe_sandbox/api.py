@@ -78,18 +78,43 @@ def account_get(api: Api, params: dict) -> dict:
 
 
 # --- products and prices ---------------------------------------------------------------------
-PRODUCT_FIELDS = {"name", "active", "description", "metadata", "tax_code", "unit_label", "statement_descriptor",
-                  "id", "default_price_data", "images", "url", "marketing_features", "shippable", "type"}
+PRODUCT_FIELDS = {
+    "name",
+    "active",
+    "description",
+    "metadata",
+    "tax_code",
+    "unit_label",
+    "statement_descriptor",
+    "id",
+    "default_price_data",
+    "images",
+    "url",
+    "marketing_features",
+    "shippable",
+    "type",
+}
 
 
 @route("POST", "/v1/products")
 def product_create(api: Api, params: dict) -> dict:
     check(params, PRODUCT_FIELDS)
     now = int(time.time())
-    product = make("product", id=params.get("id") or new_id("product"), name=need(params, "name"),
-                   active=as_bool(params.get("active"), True), description=params.get("description"), created=now,
-                   updated=now, metadata=params.get("metadata") or {}, tax_code=params.get("tax_code"),
-                   type="service", images=[], marketing_features=[], unit_label=params.get("unit_label"))
+    product = make(
+        "product",
+        id=params.get("id") or new_id("product"),
+        name=need(params, "name"),
+        active=as_bool(params.get("active"), True),
+        description=params.get("description"),
+        created=now,
+        updated=now,
+        metadata=params.get("metadata") or {},
+        tax_code=params.get("tax_code"),
+        type="service",
+        images=[],
+        marketing_features=[],
+        unit_label=params.get("unit_label"),
+    )
     api.state.add(product)
     api.emit("product.created", product)
     return product
@@ -123,8 +148,21 @@ def product_list(api: Api, params: dict) -> list:
     return rows
 
 
-PRICE_FIELDS = {"product", "currency", "unit_amount", "unit_amount_decimal", "recurring", "lookup_key", "nickname",
-                "metadata", "active", "tax_behavior", "billing_scheme", "product_data", "transfer_lookup_key"}
+PRICE_FIELDS = {
+    "product",
+    "currency",
+    "unit_amount",
+    "unit_amount_decimal",
+    "recurring",
+    "lookup_key",
+    "nickname",
+    "metadata",
+    "active",
+    "tax_behavior",
+    "billing_scheme",
+    "product_data",
+    "transfer_lookup_key",
+}
 
 
 @route("POST", "/v1/prices")
@@ -140,12 +178,14 @@ def price_create(api: Api, params: dict) -> dict:
     recurring = params.get("recurring")
     if recurring is not None:
         if recurring.get("interval") not in ("day", "week", "month", "year"):
-            raise SandboxError(400, "recurring[interval] must be day, week, month or year",
-                               param="recurring[interval]")
-        recurring = {"interval": recurring["interval"],
-                     "interval_count": as_int(recurring.get("interval_count"), "recurring[interval_count]", 1),
-                     "meter": recurring.get("meter"), "usage_type": recurring.get("usage_type") or "licensed",
-                     "trial_period_days": None}
+            raise SandboxError(400, "recurring[interval] must be day, week, month or year", param="recurring[interval]")
+        recurring = {
+            "interval": recurring["interval"],
+            "interval_count": as_int(recurring.get("interval_count"), "recurring[interval_count]", 1),
+            "meter": recurring.get("meter"),
+            "usage_type": recurring.get("usage_type") or "licensed",
+            "trial_period_days": None,
+        }
         if recurring["usage_type"] == "metered" and recurring["meter"]:
             api.state.get(recurring["meter"], "billing.meter", param="recurring[meter]")
     amount = as_int(params.get("unit_amount"), "unit_amount")
@@ -158,12 +198,23 @@ def price_create(api: Api, params: dict) -> dict:
         for other in api.state.all("price"):
             if other["lookup_key"] == lookup_key:
                 other["lookup_key"] = None
-    price = make("price", id=new_id("price"), active=as_bool(params.get("active"), True), billing_scheme="per_unit",
-                 created=int(time.time()), currency=currency, lookup_key=lookup_key,
-                 metadata=params.get("metadata") or {}, nickname=params.get("nickname"), product=product["id"],
-                 recurring=recurring, tax_behavior=params.get("tax_behavior") or "unspecified",
-                 type="recurring" if recurring else "one_time", unit_amount=amount,
-                 unit_amount_decimal=str(params.get("unit_amount_decimal") or amount))
+    price = make(
+        "price",
+        id=new_id("price"),
+        active=as_bool(params.get("active"), True),
+        billing_scheme="per_unit",
+        created=int(time.time()),
+        currency=currency,
+        lookup_key=lookup_key,
+        metadata=params.get("metadata") or {},
+        nickname=params.get("nickname"),
+        product=product["id"],
+        recurring=recurring,
+        tax_behavior=params.get("tax_behavior") or "unspecified",
+        type="recurring" if recurring else "one_time",
+        unit_amount=amount,
+        unit_amount_decimal=str(params.get("unit_amount_decimal") or amount),
+    )
     api.state.add(price)
     api.emit("price.created", price)
     return price
@@ -198,8 +249,9 @@ def price_list(api: Api, params: dict) -> list:
     return rows
 
 
-def update(api: Api, obj: dict, params: dict, event: str | None, *, bools: set[str] = frozenset(),
-           ints: set[str] = frozenset()) -> dict:
+def update(
+    api: Api, obj: dict, params: dict, event: str | None, *, bools: set[str] = frozenset(), ints: set[str] = frozenset()
+) -> dict:
     """Apply plain field updates, emitting `<type>.updated` with previous_attributes."""
     previous = {}
     for key, value in params.items():
@@ -231,9 +283,24 @@ def update(api: Api, obj: dict, params: dict, event: str | None, *, bools: set[s
 
 
 # --- customers ----------------------------------------------------------------------------------
-CUSTOMER_FIELDS = {"email", "name", "description", "phone", "address", "shipping", "metadata", "preferred_locales",
-                   "tax_exempt", "invoice_settings", "invoice_prefix", "test_clock", "payment_method", "tax_id_data",
-                   "tax", "balance"}
+CUSTOMER_FIELDS = {
+    "email",
+    "name",
+    "description",
+    "phone",
+    "address",
+    "shipping",
+    "metadata",
+    "preferred_locales",
+    "tax_exempt",
+    "invoice_settings",
+    "invoice_prefix",
+    "test_clock",
+    "payment_method",
+    "tax_id_data",
+    "tax",
+    "balance",
+}
 
 
 @route("POST", "/v1/customers")
@@ -247,16 +314,43 @@ def customer_create(api: Api, params: dict) -> dict:
     cid = new_id("customer")
     address = params.get("address")
     if address:
-        address = {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None,
-                   **address}
-    customer = make("customer", id=cid, address=address, balance=0, created=int(time.time()),
-                    currency=None, default_source=None, delinquent=False, description=params.get("description"),
-                    email=params.get("email"), invoice_prefix=params.get("invoice_prefix") or cid[4:12].upper(),
-                    invoice_settings={"custom_fields": None, "default_payment_method": None, "footer": None,
-                                      "rendering_options": None, **(params.get("invoice_settings") or {})},
-                    metadata=params.get("metadata") or {}, name=params.get("name"), phone=params.get("phone"),
-                    preferred_locales=params.get("preferred_locales") or [], shipping=None,
-                    tax_exempt=params.get("tax_exempt") or "none", test_clock=clock, next_invoice_sequence=1)
+        address = {
+            "city": None,
+            "country": None,
+            "line1": None,
+            "line2": None,
+            "postal_code": None,
+            "state": None,
+            **address,
+        }
+    customer = make(
+        "customer",
+        id=cid,
+        address=address,
+        balance=0,
+        created=int(time.time()),
+        currency=None,
+        default_source=None,
+        delinquent=False,
+        description=params.get("description"),
+        email=params.get("email"),
+        invoice_prefix=params.get("invoice_prefix") or cid[4:12].upper(),
+        invoice_settings={
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+            **(params.get("invoice_settings") or {}),
+        },
+        metadata=params.get("metadata") or {},
+        name=params.get("name"),
+        phone=params.get("phone"),
+        preferred_locales=params.get("preferred_locales") or [],
+        shipping=None,
+        tax_exempt=params.get("tax_exempt") or "none",
+        test_clock=clock,
+        next_invoice_sequence=1,
+    )
     api.state.add(customer)
     api.emit("customer.created", customer)
     if params.get("payment_method"):
@@ -277,8 +371,14 @@ def customer_search(api: Api, params: dict) -> dict:
     for key, value in re.findall(r"metadata\['([^']+)'\]\s*:\s*['\"]([^'\"]*)['\"]", query):
         rows = [c for c in rows if (c.get("metadata") or {}).get(key) == value]
     rows = list(reversed(rows))[: as_int(params.get("limit"), "limit", 10)]
-    return {"object": "search_result", "data": rows, "has_more": False, "next_page": None,
-            "url": "/v1/customers/search", "total_count": len(rows)}
+    return {
+        "object": "search_result",
+        "data": rows,
+        "has_more": False,
+        "next_page": None,
+        "url": "/v1/customers/search",
+        "total_count": len(rows),
+    }
 
 
 @route("GET", "/v1/customers/{id}")
@@ -297,8 +397,11 @@ def customer_update(api: Api, params: dict, id: str) -> dict:
     if default_pm:
         pm = api.state.get(default_pm, "payment_method", param="invoice_settings[default_payment_method]")
         if pm.get("customer") != id:
-            raise SandboxError(400, f"The payment method {default_pm} is not attached to customer {id}.",
-                               param="invoice_settings[default_payment_method]")
+            raise SandboxError(
+                400,
+                f"The payment method {default_pm} is not attached to customer {id}.",
+                param="invoice_settings[default_payment_method]",
+            )
     return update(api, customer, params, "customer.updated")
 
 
@@ -326,11 +429,22 @@ def customer_list(api: Api, params: dict) -> list:
 
 
 # --- tax ids -----------------------------------------------------------------------------------
-TAX_ID_TYPES = {"eu_vat": r"[A-Z]{2}[0-9A-Z]{8,12}", "gb_vat": r"GB[0-9]{9}", "us_ein": r"[0-9]{2}-?[0-9]{7}",
-                "au_abn": r"[0-9]{11}", "jp_cn": r"[0-9]{13}", "kr_brn": r"[0-9]{3}-?[0-9]{2}-?[0-9]{5}",
-                "in_gst": r"[0-9A-Z]{15}", "br_cnpj": r"[0-9./-]{14,18}", "ca_bn": r"[0-9]{9}",
-                "ch_vat": r"CHE-?[0-9]{3}\.?[0-9]{3}\.?[0-9]{3} ?(MWST|TVA|IVA)?", "sg_gst": r"[0-9A-Z]{9,10}",
-                "no_vat": r"[0-9]{9}MVA", "sa_vat": r"[0-9]{15}", "ae_trn": r"[0-9]{15}"}
+TAX_ID_TYPES = {
+    "eu_vat": r"[A-Z]{2}[0-9A-Z]{8,12}",
+    "gb_vat": r"GB[0-9]{9}",
+    "us_ein": r"[0-9]{2}-?[0-9]{7}",
+    "au_abn": r"[0-9]{11}",
+    "jp_cn": r"[0-9]{13}",
+    "kr_brn": r"[0-9]{3}-?[0-9]{2}-?[0-9]{5}",
+    "in_gst": r"[0-9A-Z]{15}",
+    "br_cnpj": r"[0-9./-]{14,18}",
+    "ca_bn": r"[0-9]{9}",
+    "ch_vat": r"CHE-?[0-9]{3}\.?[0-9]{3}\.?[0-9]{3} ?(MWST|TVA|IVA)?",
+    "sg_gst": r"[0-9A-Z]{9,10}",
+    "no_vat": r"[0-9]{9}MVA",
+    "sa_vat": r"[0-9]{15}",
+    "ae_trn": r"[0-9]{15}",
+}
 
 
 @route("POST", "/v1/customers/{customer}/tax_ids")
@@ -344,10 +458,17 @@ def tax_id_create(api: Api, params: dict, customer: str) -> dict:
     if not re.fullmatch(pattern, value.replace(" ", "")):
         raise SandboxError(400, f"Invalid value for {kind}.", code="tax_id_invalid", param="value")
     country = value[:2] if kind == "eu_vat" else kind[:2].upper()
-    tax_id = make("tax_id", id=new_id("tax_id"), type=kind, value=value, country=country, created=int(time.time()),
-                  customer=owner["id"], owner={"customer": owner["id"], "type": "customer", "account": None,
-                                                "application": None},
-                  verification={"status": "pending", "verified_address": None, "verified_name": None})
+    tax_id = make(
+        "tax_id",
+        id=new_id("tax_id"),
+        type=kind,
+        value=value,
+        country=country,
+        created=int(time.time()),
+        customer=owner["id"],
+        owner={"customer": owner["id"], "type": "customer", "account": None, "application": None},
+        verification={"status": "pending", "verified_address": None, "verified_name": None},
+    )
     api.state.add(tax_id)
     api.emit("customer.tax_id.created", tax_id)
     return tax_id
@@ -375,8 +496,20 @@ def tax_id_delete(api: Api, params: dict, customer: str, id: str) -> dict:
 # --- payment methods and setup intents ------------------------------------------------------
 @route("POST", "/v1/payment_methods", publishable=True)
 def payment_method_create(api: Api, params: dict) -> dict:
-    check(params, {"type", "card", "us_bank_account", "sepa_debit", "billing_details", "metadata", "customer",
-                   "payment_method", "allow_redisplay"})
+    check(
+        params,
+        {
+            "type",
+            "card",
+            "us_bank_account",
+            "sepa_debit",
+            "billing_details",
+            "metadata",
+            "customer",
+            "payment_method",
+            "allow_redisplay",
+        },
+    )
     return create_payment_method(api.state, params, int(time.time()))
 
 
@@ -397,8 +530,9 @@ def payment_method_attach(api: Api, params: dict, id: str) -> dict:
     customer = api.state.get(need(params, "customer"), "customer", param="customer")
     pm = resolve_payment_method(api.state, id, api.state.now(customer["id"]))
     if pm.get("customer") and pm["customer"] != customer["id"]:
-        raise SandboxError(400, "This PaymentMethod is already attached to another customer.",
-                           code="payment_method_unexpected_state")
+        raise SandboxError(
+            400, "This PaymentMethod is already attached to another customer.", code="payment_method_unexpected_state"
+        )
     pm["customer"] = customer["id"]
     api.state.dirty = True
     api.emit("payment_method.attached", pm)
@@ -409,8 +543,11 @@ def payment_method_attach(api: Api, params: dict, id: str) -> dict:
 def payment_method_detach(api: Api, params: dict, id: str) -> dict:
     pm = api.state.get(id, "payment_method")
     if not pm.get("customer"):
-        raise SandboxError(400, "The payment method you provided is not attached to a customer.",
-                           code="payment_method_unexpected_state")
+        raise SandboxError(
+            400,
+            "The payment method you provided is not attached to a customer.",
+            code="payment_method_unexpected_state",
+        )
     customer = api.state.objects.get(pm["customer"])
     pm["customer"] = None
     if customer and customer["invoice_settings"].get("default_payment_method") == id:
@@ -441,9 +578,22 @@ def customer_payment_methods(api: Api, params: dict, customer: str) -> list:
     return _payment_method_rows(api, customer, params.get("type"))
 
 
-SETUP_FIELDS = {"customer", "payment_method", "payment_method_types", "payment_method_data", "usage", "confirm",
-                "mandate_data", "metadata", "description", "return_url", "automatic_payment_methods",
-                "payment_method_options", "client_secret", "use_stripe_sdk"}
+SETUP_FIELDS = {
+    "customer",
+    "payment_method",
+    "payment_method_types",
+    "payment_method_data",
+    "usage",
+    "confirm",
+    "mandate_data",
+    "metadata",
+    "description",
+    "return_url",
+    "automatic_payment_methods",
+    "payment_method_options",
+    "client_secret",
+    "use_stripe_sdk",
+}
 
 
 @route("POST", "/v1/setup_intents")
@@ -454,18 +604,33 @@ def setup_intent_create(api: Api, params: dict) -> dict:
         api.state.get(customer, "customer", param="customer")
     sid = new_id("setup_intent")
     types = params.get("payment_method_types") or ["card"]
-    seti = make("setup_intent", id=sid, client_secret=f"{sid}_secret_{new_id('event')[6:20]}",
-                created=int(time.time()), customer=customer, payment_method=None, payment_method_types=types,
-                status="requires_payment_method", usage=params.get("usage") or "off_session",
-                description=params.get("description"), metadata=params.get("metadata") or {},
-                flow_directions=None, mandate=None, last_setup_error=None, latest_attempt=None)
+    seti = make(
+        "setup_intent",
+        id=sid,
+        client_secret=f"{sid}_secret_{new_id('event')[6:20]}",
+        created=int(time.time()),
+        customer=customer,
+        payment_method=None,
+        payment_method_types=types,
+        status="requires_payment_method",
+        usage=params.get("usage") or "off_session",
+        description=params.get("description"),
+        metadata=params.get("metadata") or {},
+        flow_directions=None,
+        mandate=None,
+        last_setup_error=None,
+        latest_attempt=None,
+    )
     api.state.add(seti)
     api.emit("setup_intent.created", seti)
     if params.get("payment_method") or params.get("payment_method_data"):
         seti["status"] = "requires_confirmation"
     if as_bool(params.get("confirm")):
-        return setup_intent_confirm(api, {k: v for k, v in params.items()
-                                          if k in ("payment_method", "payment_method_data", "mandate_data")}, sid)
+        return setup_intent_confirm(
+            api,
+            {k: v for k, v in params.items() if k in ("payment_method", "payment_method_data", "mandate_data")},
+            sid,
+        )
     if params.get("payment_method"):
         seti["payment_method"] = resolve_payment_method(api.state, params["payment_method"], int(time.time()))["id"]
     return seti
@@ -473,12 +638,26 @@ def setup_intent_create(api: Api, params: dict) -> dict:
 
 @route("POST", "/v1/setup_intents/{id}/confirm", publishable=True)
 def setup_intent_confirm(api: Api, params: dict, id: str) -> dict:
-    check(params, {"payment_method", "payment_method_data", "mandate_data", "client_secret", "return_url",
-                   "use_stripe_sdk", "payment_method_options", "key"})
+    check(
+        params,
+        {
+            "payment_method",
+            "payment_method_data",
+            "mandate_data",
+            "client_secret",
+            "return_url",
+            "use_stripe_sdk",
+            "payment_method_options",
+            "key",
+        },
+    )
     seti = api.state.get(id, "setup_intent")
     if params.get("client_secret") and params["client_secret"] != seti["client_secret"]:
-        raise SandboxError(400, "The client_secret provided does not match the client_secret associated with the "
-                                "SetupIntent.", param="client_secret")
+        raise SandboxError(
+            400,
+            "The client_secret provided does not match the client_secret associated with the SetupIntent.",
+            param="client_secret",
+        )
     if seti["status"] == "succeeded":
         raise SandboxError(400, "This SetupIntent has already succeeded.", code="setup_intent_unexpected_state")
     now = api.state.now(seti.get("customer"))
@@ -488,16 +667,25 @@ def setup_intent_confirm(api: Api, params: dict, id: str) -> dict:
         elif params.get("payment_method") or seti.get("payment_method"):
             pm = resolve_payment_method(api.state, params.get("payment_method") or seti["payment_method"], now)
         else:
-            raise SandboxError(400, "You must provide a payment method to confirm this SetupIntent.",
-                               code="payment_method_missing", param="payment_method")
+            raise SandboxError(
+                400,
+                "You must provide a payment method to confirm this SetupIntent.",
+                code="payment_method_missing",
+                param="payment_method",
+            )
         if pm["type"] not in seti["payment_method_types"]:
-            raise SandboxError(400, f"The payment method type {pm['type']} is not allowed for this SetupIntent "
-                                    f"(allowed: {', '.join(seti['payment_method_types'])}).",
-                               param="payment_method_types")
-        if pm["type"] in ("us_bank_account", "sepa_debit") and not params.get("mandate_data") \
-                and not params.get("client_secret"):
-            raise SandboxError(400, "mandate_data is required for this payment method type.",
-                               param="mandate_data")
+            raise SandboxError(
+                400,
+                f"The payment method type {pm['type']} is not allowed for this SetupIntent "
+                f"(allowed: {', '.join(seti['payment_method_types'])}).",
+                param="payment_method_types",
+            )
+        if (
+            pm["type"] in ("us_bank_account", "sepa_debit")
+            and not params.get("mandate_data")
+            and not params.get("client_secret")
+        ):
+            raise SandboxError(400, "mandate_data is required for this payment method type.", param="mandate_data")
     except SandboxError as error:
         seti["last_setup_error"] = {**error.error, "setup_intent": None}
         seti["status"] = "requires_payment_method"
@@ -535,17 +723,41 @@ def mandate_get(api: Api, params: dict, id: str) -> dict:
 # --- tax rates ----------------------------------------------------------------------------------
 @route("POST", "/v1/tax_rates")
 def tax_rate_create(api: Api, params: dict) -> dict:
-    check(params, {"display_name", "percentage", "inclusive", "country", "state", "jurisdiction", "description",
-                   "tax_type", "metadata", "active"})
+    check(
+        params,
+        {
+            "display_name",
+            "percentage",
+            "inclusive",
+            "country",
+            "state",
+            "jurisdiction",
+            "description",
+            "tax_type",
+            "metadata",
+            "active",
+        },
+    )
     try:
         percentage = float(need(params, "percentage"))
     except ValueError:
         raise SandboxError(400, "Invalid decimal: percentage", param="percentage") from None
-    rate = make("tax_rate", id=new_id("tax_rate"), display_name=need(params, "display_name"),
-                percentage=percentage, effective_percentage=percentage, inclusive=as_bool(need(params, "inclusive")),
-                country=params.get("country"), state=params.get("state"), jurisdiction=params.get("jurisdiction"),
-                description=params.get("description"), tax_type=params.get("tax_type"), active=True,
-                created=int(time.time()), metadata=params.get("metadata") or {})
+    rate = make(
+        "tax_rate",
+        id=new_id("tax_rate"),
+        display_name=need(params, "display_name"),
+        percentage=percentage,
+        effective_percentage=percentage,
+        inclusive=as_bool(need(params, "inclusive")),
+        country=params.get("country"),
+        state=params.get("state"),
+        jurisdiction=params.get("jurisdiction"),
+        description=params.get("description"),
+        tax_type=params.get("tax_type"),
+        active=True,
+        created=int(time.time()),
+        metadata=params.get("metadata") or {},
+    )
     api.state.add(rate)
     api.emit("tax_rate.created", rate)
     return rate
@@ -584,8 +796,12 @@ def event_list(api: Api, params: dict) -> list:
         rows = [e for e in rows if e["type"] in set(params["types"])]
     created = params.get("created")
     if isinstance(created, dict):
-        for op, test in (("gte", lambda a, b: a >= b), ("gt", lambda a, b: a > b), ("lte", lambda a, b: a <= b),
-                         ("lt", lambda a, b: a < b)):
+        for op, test in (
+            ("gte", lambda a, b: a >= b),
+            ("gt", lambda a, b: a > b),
+            ("lte", lambda a, b: a <= b),
+            ("lt", lambda a, b: a < b),
+        ):
             if op in created:
                 bound = as_int(created[op], f"created[{op}]")
                 rows = [e for e in rows if test(e["created"], bound)]
@@ -600,12 +816,21 @@ def webhook_endpoint_create(api: Api, params: dict) -> dict:
         raise SandboxError(400, "Invalid URL: the URL must start with http:// or https://", param="url")
     events = params.get("enabled_events")
     if not events:
-        raise SandboxError(400, "Missing required param: enabled_events.", code="parameter_missing",
-                           param="enabled_events")
-    endpoint = make("webhook_endpoint", id=new_id("webhook_endpoint"), url=url, enabled_events=list(events),
-                    api_version=params.get("api_version") or api.state.api_version, status="enabled",
-                    description=params.get("description"), created=int(time.time()),
-                    metadata=params.get("metadata") or {}, application=None)
+        raise SandboxError(
+            400, "Missing required param: enabled_events.", code="parameter_missing", param="enabled_events"
+        )
+    endpoint = make(
+        "webhook_endpoint",
+        id=new_id("webhook_endpoint"),
+        url=url,
+        enabled_events=list(events),
+        api_version=params.get("api_version") or api.state.api_version,
+        status="enabled",
+        description=params.get("description"),
+        created=int(time.time()),
+        metadata=params.get("metadata") or {},
+        application=None,
+    )
     secret = "whsec_" + new_id("event")[6:]
     api.state.secrets[endpoint["id"]] = secret
     api.state.add(endpoint)
@@ -667,13 +892,13 @@ def list_page(rows: list, params: dict, url: str) -> dict:
         if params["starting_after"] not in ids:
             raise missing("object", params["starting_after"], "starting_after")
         start = ids.index(params["starting_after"]) + 1
-        window = newest_first[start:start + limit]
+        window = newest_first[start : start + limit]
         has_more = start + limit < len(newest_first)
     elif params.get("ending_before"):
         if params["ending_before"] not in ids:
             raise missing("object", params["ending_before"], "ending_before")
         end = ids.index(params["ending_before"])
-        window = newest_first[max(0, end - limit):end]
+        window = newest_first[max(0, end - limit) : end]
         has_more = end - limit > 0
     else:
         window = newest_first[:limit]
@@ -681,6 +906,23 @@ def list_page(rows: list, params: dict, url: str) -> dict:
     return {"object": "list", "data": window, "has_more": has_more, "url": url}
 
 
-__all__ = ["Api", "ROUTES", "PUBLISHABLE_OK", "check", "as_bool", "as_int", "need", "update", "list_page",
-           "copy_public", "card_error", "payment_method_behaviour", "period_end", "list_object", "make", "new_id",
-           "SandboxError", "get_or_404"]
+__all__ = [
+    "Api",
+    "ROUTES",
+    "PUBLISHABLE_OK",
+    "check",
+    "as_bool",
+    "as_int",
+    "need",
+    "update",
+    "list_page",
+    "copy_public",
+    "card_error",
+    "payment_method_behaviour",
+    "period_end",
+    "list_object",
+    "make",
+    "new_id",
+    "SandboxError",
+    "get_or_404",
+]

@@ -43,11 +43,23 @@ class Sandbox:
         data = {"object": public(copy_of(obj))}
         if previous is not None and event_type.endswith(".updated"):
             data["previous_attributes"] = public(copy_of(previous))
-        endpoints = [e for e in self.state.all("webhook_endpoint") if e["status"] == "enabled"
-                     and ("*" in e["enabled_events"] or event_type in e["enabled_events"])]
-        event = make("event", id=new_id("event"), api_version=self.state.api_version, created=int(time.time()),
-                     data=data, type=event_type, pending_webhooks=len(endpoints), request=dict(self.request_ctx),
-                     account=None, context=None)
+        endpoints = [
+            e
+            for e in self.state.all("webhook_endpoint")
+            if e["status"] == "enabled" and ("*" in e["enabled_events"] or event_type in e["enabled_events"])
+        ]
+        event = make(
+            "event",
+            id=new_id("event"),
+            api_version=self.state.api_version,
+            created=int(time.time()),
+            data=data,
+            type=event_type,
+            pending_webhooks=len(endpoints),
+            request=dict(self.request_ctx),
+            account=None,
+            context=None,
+        )
         self.state.add(event)
         if self.deliveries is not None:
             for endpoint in endpoints:
@@ -59,7 +71,8 @@ class Sandbox:
             delay = not_before - time.monotonic()
             if delay > 0:
                 asyncio.get_running_loop().call_later(
-                    delay, self.deliveries.put_nowait, (endpoint_id, event_id, attempt, 0.0))
+                    delay, self.deliveries.put_nowait, (endpoint_id, event_id, attempt, 0.0)
+                )
                 continue
             endpoint = self.state.objects.get(endpoint_id)
             event = self.state.objects.get(event_id)
@@ -71,9 +84,15 @@ class Sandbox:
             signature = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
             ok = False
             try:
-                async with self.session.post(endpoint["url"], data=body, headers={
-                        "Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+sandbox)",
-                        "Stripe-Signature": f"t={stamp},v1={signature}"}) as response:
+                async with self.session.post(
+                    endpoint["url"],
+                    data=body,
+                    headers={
+                        "Content-Type": "application/json; charset=utf-8",
+                        "User-Agent": "Stripe/1.0 (+sandbox)",
+                        "Stripe-Signature": f"t={stamp},v1={signature}",
+                    },
+                ) as response:
                     await response.read()
                     ok = 200 <= response.status < 300
             except Exception as error:  # noqa: BLE001 — an unreachable endpoint is retried like a 500
@@ -81,7 +100,7 @@ class Sandbox:
             if ok:
                 event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
             elif attempt + 1 < self.max_attempts:
-                wait = self.retry_base * 2 ** attempt
+                wait = self.retry_base * 2**attempt
                 self.deliveries.put_nowait((endpoint_id, event_id, attempt + 1, time.monotonic() + wait))
 
     # --- faults -------------------------------------------------------------------------------
@@ -161,17 +180,25 @@ def build(sandbox: Sandbox) -> web.Application:
             except SandboxError as error:
                 response = _error(error, request_id)
             except web.HTTPNotFound:
-                response = _error(SandboxError(404, f"Unrecognized request URL ({request.method}: {request.path}). "
-                                                    "The sandbox does not serve this endpoint."), request_id)
+                response = _error(
+                    SandboxError(
+                        404,
+                        f"Unrecognized request URL ({request.method}: {request.path}). "
+                        "The sandbox does not serve this endpoint.",
+                    ),
+                    request_id,
+                )
             except web.HTTPMethodNotAllowed:
-                response = _error(SandboxError(405, f"Unrecognized request URL ({request.method}: {request.path})."),
-                                  request_id)
+                response = _error(
+                    SandboxError(405, f"Unrecognized request URL ({request.method}: {request.path})."), request_id
+                )
             except web.HTTPException:
                 raise
             except Exception:
                 log.exception("sandbox error on %s %s", request.method, request.path)
-                response = _error(SandboxError(500, "An unexpected error occurred in the sandbox.",
-                                               type="api_error"), request_id)
+                response = _error(
+                    SandboxError(500, "An unexpected error occurred in the sandbox.", type="api_error"), request_id
+                )
         origin = request.headers.get("Origin")
         if origin:
             response.headers["Access-Control-Allow-Origin"] = origin
@@ -186,8 +213,12 @@ def build(sandbox: Sandbox) -> web.Application:
             if faults["latency_ms"]:
                 await asyncio.sleep(faults["latency_ms"] / 1000)
             if sandbox.rate_limited(method, request.path):
-                raise SandboxError(429, "Request rate limit exceeded. Learn more about rate limits here "
-                                        "https://stripe.com/docs/rate-limits.", code="rate_limit")
+                raise SandboxError(
+                    429,
+                    "Request rate limit exceeded. Learn more about rate limits here "
+                    "https://stripe.com/docs/rate-limits.",
+                    code="rate_limit",
+                )
             if faults["timeout_rate"] and random.random() < faults["timeout_rate"]:
                 request.transport.close()  # the client sees its connection drop, as on a timeout
                 raise web.HTTPServiceUnavailable()
@@ -201,18 +232,24 @@ def build(sandbox: Sandbox) -> web.Application:
             if isinstance(expand_paths, str):
                 expand_paths = [expand_paths]
             idem = request.headers.get("Idempotency-Key") if method == "POST" else None
-            fingerprint = hashlib.sha256(f"{method} {request.path} {json.dumps(params, sort_keys=True)} {key}"
-                                         .encode()).hexdigest()
+            fingerprint = hashlib.sha256(
+                f"{method} {request.path} {json.dumps(params, sort_keys=True)} {key}".encode()
+            ).hexdigest()
             if idem and idem in state.idempotency:
                 stored_fingerprint, status, payload = state.idempotency[idem]
                 if stored_fingerprint != fingerprint:
-                    raise SandboxError(400, f"Keys for idempotent requests can only be used with the same "
-                                            f"parameters they were first used with. Try using a key other than "
-                                            f"'{idem}' if you meant to execute a different request.",
-                                       type="idempotency_error")
+                    raise SandboxError(
+                        400,
+                        f"Keys for idempotent requests can only be used with the same "
+                        f"parameters they were first used with. Try using a key other than "
+                        f"'{idem}' if you meant to execute a different request.",
+                        type="idempotency_error",
+                    )
                 return web.json_response(payload, status=status, headers={"Idempotent-Replayed": "true"})
-            sandbox.request_ctx = {"id": request.headers.get("Request-Id") or "req_" + new_id("event")[6:20],
-                                   "idempotency_key": idem}
+            sandbox.request_ctx = {
+                "id": request.headers.get("Request-Id") or "req_" + new_id("event")[6:20],
+                "idempotency_key": idem,
+            }
             try:
                 with state.lock:
                     result = func(sandbox.api, params, **request.match_info)
@@ -253,16 +290,23 @@ def _authenticate(request: web.Request, func) -> str:
         return key
     if key.startswith(("sk_live_", "rk_live_", "pk_live_")):
         raise SandboxError(401, "The sandbox only accepts test-mode keys (sk_test_…).", type="invalid_request_error")
-    raise SandboxError(401, "You did not provide an API key. Use `Authorization: Bearer sk_test_…`.",
-                       type="invalid_request_error")
+    raise SandboxError(
+        401, "You did not provide an API key. Use `Authorization: Bearer sk_test_…`.", type="invalid_request_error"
+    )
 
 
 def _control_routes(app: web.Application, sandbox: Sandbox) -> None:
     state = sandbox.state
 
     async def health(request):
-        return web.json_response({"status": "ok", "api_version": state.api_version,
-                                  "objects": len(state.objects)})
+        return web.json_response(
+            {
+                "status": "ok",
+                "api_version": state.api_version,
+                "objects": len(state.objects),
+                "events": len(state.order.get("event", [])),
+            }
+        )
 
     async def reset(request):
         with state.lock:
@@ -307,9 +351,15 @@ def _control_routes(app: web.Application, sandbox: Sandbox) -> None:
                 charge = state.get(request.match_info["id"], "charge")
             except SandboxError as error:
                 return _error(error, "req_control")
-            warning = make("radar.early_fraud_warning", id=new_id("radar.early_fraud_warning"), actionable=True,
-                           charge=charge["id"], payment_intent=charge["payment_intent"], created=int(time.time()),
-                           fraud_type="made_with_stolen_card")
+            warning = make(
+                "radar.early_fraud_warning",
+                id=new_id("radar.early_fraud_warning"),
+                actionable=True,
+                charge=charge["id"],
+                payment_intent=charge["payment_intent"],
+                created=int(time.time()),
+                fraud_type="made_with_stolen_card",
+            )
             state.add(warning)
             sandbox.emit("radar.early_fraud_warning.created", warning)
         return web.json_response(warning)
@@ -318,27 +368,38 @@ def _control_routes(app: web.Application, sandbox: Sandbox) -> None:
         invoice = state.objects.get(request.match_info["id"])
         if not invoice or invoice["object"] != "invoice":
             raise web.HTTPNotFound()
-        rows = "".join(f"<tr><td>{line['description']}</td><td style='text-align:right'>{line['amount']}</td></tr>"
-                       for line in invoice["lines"]["data"])
-        html = (f"<!doctype html><meta charset=utf-8><title>Invoice {invoice['number']}</title>"
-                f"<body style='font-family:sans-serif;max-width:640px;margin:2rem auto'>"
-                f"<h1>Invoice {invoice['number'] or invoice['id']}</h1><p>Status: {invoice['status']} · "
-                f"{invoice['currency'].upper()} {invoice['amount_due']} (minor units)</p>"
-                f"<table style='width:100%'>{rows}</table><p><a href='{invoice['id']}/pdf'>PDF</a></p>"
-                f"<p style='color:#888'>Stripe sandbox — not a real invoice.</p></body>")
+        rows = "".join(
+            f"<tr><td>{line['description']}</td><td style='text-align:right'>{line['amount']}</td></tr>"
+            for line in invoice["lines"]["data"]
+        )
+        html = (
+            f"<!doctype html><meta charset=utf-8><title>Invoice {invoice['number']}</title>"
+            f"<body style='font-family:sans-serif;max-width:640px;margin:2rem auto'>"
+            f"<h1>Invoice {invoice['number'] or invoice['id']}</h1><p>Status: {invoice['status']} · "
+            f"{invoice['currency'].upper()} {invoice['amount_due']} (minor units)</p>"
+            f"<table style='width:100%'>{rows}</table><p><a href='{invoice['id']}/pdf'>PDF</a></p>"
+            f"<p style='color:#888'>Stripe sandbox — not a real invoice.</p></body>"
+        )
         return web.Response(text=html, content_type="text/html")
 
     async def invoice_pdf(request):
         invoice = state.objects.get(request.match_info["id"])
         if not invoice or invoice["object"] != "invoice":
             raise web.HTTPNotFound()
-        return web.Response(body=_pdf(f"Invoice {invoice['number'] or invoice['id']} - "
-                                      f"{invoice['currency'].upper()} {invoice['amount_due']} - {invoice['status']}"),
-                            content_type="application/pdf")
+        return web.Response(
+            body=_pdf(
+                f"Invoice {invoice['number'] or invoice['id']} - "
+                f"{invoice['currency'].upper()} {invoice['amount_due']} - {invoice['status']}"
+            ),
+            content_type="application/pdf",
+        )
 
     async def stripe_js(request):
-        return web.Response(body=(STATIC / "stripe.js").read_bytes(), content_type="application/javascript",
-                            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"})
+        return web.Response(
+            body=(STATIC / "stripe.js").read_bytes(),
+            content_type="application/javascript",
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"},
+        )
 
     app.router.add_get("/_sandbox/health", health)
     app.router.add_post("/_sandbox/reset", reset)
@@ -363,11 +424,14 @@ def _pdf(text: str) -> bytes:
     """A one-page PDF with one line of text: enough for a browser or a PDF reader."""
     safe = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
     stream = f"BT /F1 14 Tf 72 720 Td ({safe}) Tj ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out = b"%PDF-1.4\n"
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -380,8 +444,7 @@ def _pdf(text: str) -> bytes:
     return out
 
 
-async def serve(state: State, host: str, port: int, *, retry_base: float, max_attempts: int,
-                workers: int = 4) -> None:
+async def serve(state: State, host: str, port: int, *, retry_base: float, max_attempts: int, workers: int = 4) -> None:
     sandbox = Sandbox(state, f"http://{host}:{port}", retry_base=retry_base, max_attempts=max_attempts)
     sandbox.deliveries = asyncio.Queue()
     sandbox.session = ClientSession(timeout=ClientTimeout(total=10))

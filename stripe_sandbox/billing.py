@@ -36,10 +36,19 @@ TOKENS = {
     "tok_chargeDeclined": "4000000000000002",
 }
 # US bank accounts (routing 110000000) and SEPA IBANs from Stripe's testing docs.
-ACH_ACCOUNTS = {"000123456789": "ok", "000222222227": "ok", "000111111116": "account_closed",
-                "000111111113": "insufficient_funds"}
-SEPA_IBANS = {"DE89370400440532013000": "ok", "DE62370400440532013001": "charge_fails",
-              "AT611904300234573201": "ok", "FR1420041010050500013M02606": "ok", "NL39RABO0300065264": "ok"}
+ACH_ACCOUNTS = {
+    "000123456789": "ok",
+    "000222222227": "ok",
+    "000111111116": "account_closed",
+    "000111111113": "insufficient_funds",
+}
+SEPA_IBANS = {
+    "DE89370400440532013000": "ok",
+    "DE62370400440532013001": "charge_fails",
+    "AT611904300234573201": "ok",
+    "FR1420041010050500013M02606": "ok",
+    "NL39RABO0300065264": "ok",
+}
 
 DECLINES = {
     "charge_fails": ("card_declined", "generic_decline", "Your card was declined."),
@@ -91,58 +100,111 @@ def create_payment_method(state: State, data: dict, now: int) -> dict:
     """A PaymentMethod from `payment_method_data`-style params: card / us_bank_account / sepa_debit."""
     kind = data.get("type")
     billing = data.get("billing_details") or {}
-    details = {"address": {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None,
-                           "state": None, **(billing.get("address") or {})},
-               "email": billing.get("email"), "name": billing.get("name"), "phone": billing.get("phone"),
-               "tax_id": None}
-    pm = make("payment_method", id=new_id("payment_method"), type=kind, created=now, customer=None,
-              billing_details=details, allow_redisplay="unspecified", metadata=data.get("metadata") or {})
+    details = {
+        "address": {
+            "city": None,
+            "country": None,
+            "line1": None,
+            "line2": None,
+            "postal_code": None,
+            "state": None,
+            **(billing.get("address") or {}),
+        },
+        "email": billing.get("email"),
+        "name": billing.get("name"),
+        "phone": billing.get("phone"),
+        "tax_id": None,
+    }
+    pm = make(
+        "payment_method",
+        id=new_id("payment_method"),
+        type=kind,
+        created=now,
+        customer=None,
+        billing_details=details,
+        allow_redisplay="unspecified",
+        metadata=data.get("metadata") or {},
+    )
     if kind == "card":
         card = data.get("card") or {}
         number = str(card.get("number") or TOKENS.get(card.get("token", ""), "")).replace(" ", "")
         if number not in CARDS:
             if not number.isdigit() or len(number) < 12:
-                raise SandboxError(402, "Your card number is incorrect.", type="card_error",
-                                   code="incorrect_number", param="card[number]")
+                raise SandboxError(
+                    402,
+                    "Your card number is incorrect.",
+                    type="card_error",
+                    code="incorrect_number",
+                    param="card[number]",
+                )
             CARDS[number] = ("visa", "ok")
         brand, behaviour = CARDS[number]
         if behaviour == "declined":
             raise card_error("declined")
-        pm["card"] = {"brand": brand, "last4": number[-4:], "exp_month": int(card.get("exp_month") or 12),
-                      "exp_year": int(card.get("exp_year") or 2034), "funding": "credit", "country": "US",
-                      "fingerprint": f"fp{number[-8:]}", "checks": {"address_line1_check": None,
-                      "address_postal_code_check": None, "cvc_check": "pass"}, "display_brand": brand,
-                      "networks": {"available": [brand], "preferred": None}, "wallet": None,
-                      "generated_from": None, "three_d_secure_usage": {"supported": True}, "regulated_status": None}
+        pm["card"] = {
+            "brand": brand,
+            "last4": number[-4:],
+            "exp_month": int(card.get("exp_month") or 12),
+            "exp_year": int(card.get("exp_year") or 2034),
+            "funding": "credit",
+            "country": "US",
+            "fingerprint": f"fp{number[-8:]}",
+            "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+            "display_brand": brand,
+            "networks": {"available": [brand], "preferred": None},
+            "wallet": None,
+            "generated_from": None,
+            "three_d_secure_usage": {"supported": True},
+            "regulated_status": None,
+        }
         pm["_behaviour"] = behaviour
     elif kind == "us_bank_account":
         bank = data.get("us_bank_account") or {}
         account = str(bank.get("account_number") or "")
         routing = str(bank.get("routing_number") or "")
         if routing != "110000000" or not account:
-            raise SandboxError(400, "Use Stripe's test routing number 110000000 and a test account number.",
-                               param="us_bank_account[routing_number]")
-        pm["us_bank_account"] = {"account_holder_type": bank.get("account_holder_type") or "individual",
-                                 "account_type": bank.get("account_type") or "checking",
-                                 "bank_name": "STRIPE TEST BANK", "financial_connections_account": None,
-                                 "fingerprint": f"fp{account[-8:]}", "last4": account[-4:], "networks":
-                                 {"preferred": "ach", "supported": ["ach"]}, "routing_number": routing,
-                                 "status_details": {}}
+            raise SandboxError(
+                400,
+                "Use Stripe's test routing number 110000000 and a test account number.",
+                param="us_bank_account[routing_number]",
+            )
+        pm["us_bank_account"] = {
+            "account_holder_type": bank.get("account_holder_type") or "individual",
+            "account_type": bank.get("account_type") or "checking",
+            "bank_name": "STRIPE TEST BANK",
+            "financial_connections_account": None,
+            "fingerprint": f"fp{account[-8:]}",
+            "last4": account[-4:],
+            "networks": {"preferred": "ach", "supported": ["ach"]},
+            "routing_number": routing,
+            "status_details": {},
+        }
         pm["_account_number"] = account
     elif kind == "sepa_debit":
         iban = str((data.get("sepa_debit") or {}).get("iban") or "").replace(" ", "").upper()
         if len(iban) < 15 or not iban[:2].isalpha():
-            raise SandboxError(400, "The IBAN you provided is invalid.", code="invalid_bank_account_iban",
-                               param="sepa_debit[iban]")
+            raise SandboxError(
+                400, "The IBAN you provided is invalid.", code="invalid_bank_account_iban", param="sepa_debit[iban]"
+            )
         if not billing.get("name") or not billing.get("email"):
-            raise SandboxError(400, "SEPA Direct Debit needs billing_details[name] and billing_details[email].",
-                               param="billing_details[name]")
-        pm["sepa_debit"] = {"bank_code": iban[4:12], "branch_code": "", "country": iban[:2],
-                            "fingerprint": f"fp{iban[-8:]}", "generated_from": None, "last4": iban[-4:]}
+            raise SandboxError(
+                400,
+                "SEPA Direct Debit needs billing_details[name] and billing_details[email].",
+                param="billing_details[name]",
+            )
+        pm["sepa_debit"] = {
+            "bank_code": iban[4:12],
+            "branch_code": "",
+            "country": iban[:2],
+            "fingerprint": f"fp{iban[-8:]}",
+            "generated_from": None,
+            "last4": iban[-4:],
+        }
         pm["_iban"] = iban
     else:
-        raise SandboxError(400, f"Invalid payment method type: {kind!r}. Use card, us_bank_account or sepa_debit.",
-                           param="type")
+        raise SandboxError(
+            400, f"Invalid payment method type: {kind!r}. Use card, us_bank_account or sepa_debit.", param="type"
+        )
     return state.add(pm)
 
 
@@ -165,9 +227,16 @@ def public(obj: dict) -> dict:
 def mandate_for(state: State, pm: dict, customer_id: str | None, now: int) -> dict | None:
     if pm["type"] not in ("us_bank_account", "sepa_debit"):
         return None
-    mandate = make("mandate", id=new_id("mandate"), payment_method=pm["id"], status="active", type="multi_use",
-                   customer_acceptance={"accepted_at": now, "offline": {}, "online": None, "type": "offline"},
-                   payment_method_details={"type": pm["type"], pm["type"]: {}}, multi_use={})
+    mandate = make(
+        "mandate",
+        id=new_id("mandate"),
+        payment_method=pm["id"],
+        status="active",
+        type="multi_use",
+        customer_acceptance={"accepted_at": now, "offline": {}, "online": None, "type": "offline"},
+        payment_method_details={"type": pm["type"], pm["type"]: {}},
+        multi_use={},
+    )
     return state.add(mandate)
 
 

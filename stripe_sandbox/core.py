@@ -18,13 +18,34 @@ from pathlib import Path
 TEMPLATES = json.loads((Path(__file__).parent / "shapes" / "templates.json").read_text())
 
 PREFIXES = {
-    "account": "acct", "product": "prod", "price": "price", "customer": "cus", "tax_id": "txi",
-    "payment_method": "pm", "setup_intent": "seti", "subscription": "sub", "subscription_item": "si",
-    "invoice": "in", "line_item": "il", "invoiceitem": "ii", "payment_intent": "pi", "charge": "ch",
-    "refund": "re", "dispute": "dp", "review": "prv", "radar.early_fraud_warning": "issfr", "tax_rate": "txr",
-    "billing.meter": "mtr", "billing.meter_event": "mev", "test_helpers.test_clock": "clock",
-    "webhook_endpoint": "we", "event": "evt", "mandate": "mandate", "balance_transaction": "txn",
-    "invoice_payment": "inpay", "billing.meter_event_summary": "mtrusg",
+    "account": "acct",
+    "product": "prod",
+    "price": "price",
+    "customer": "cus",
+    "tax_id": "txi",
+    "payment_method": "pm",
+    "setup_intent": "seti",
+    "subscription": "sub",
+    "subscription_item": "si",
+    "invoice": "in",
+    "line_item": "il",
+    "invoiceitem": "ii",
+    "payment_intent": "pi",
+    "charge": "ch",
+    "refund": "re",
+    "dispute": "dp",
+    "review": "prv",
+    "radar.early_fraud_warning": "issfr",
+    "tax_rate": "txr",
+    "billing.meter": "mtr",
+    "billing.meter_event": "mev",
+    "test_helpers.test_clock": "clock",
+    "webhook_endpoint": "we",
+    "event": "evt",
+    "mandate": "mandate",
+    "balance_transaction": "txn",
+    "invoice_payment": "inpay",
+    "billing.meter_event_summary": "mtrusg",
 }
 
 
@@ -59,20 +80,34 @@ def make(object_type: str, **fields) -> dict:
 
 
 class SandboxError(Exception):
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
-                 param: str | None = None, **extra):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        **extra,
+    ):
         super().__init__(message)
         self.status = status
-        self.error = {"type": type, "message": message, **({"code": code} if code else {}),
-                      **({"param": param} if param else {}), **extra}
+        self.error = {
+            "type": type,
+            "message": message,
+            **({"code": code} if code else {}),
+            **({"param": param} if param else {}),
+            **extra,
+        }
 
     def body(self) -> dict:
         return {"error": self.error}
 
 
 def missing(object_type: str, object_id: str, param: str = "id") -> SandboxError:
-    return SandboxError(404, f"No such {object_type.replace('_', ' ')}: '{object_id}'", code="resource_missing",
-                        param=param)
+    return SandboxError(
+        404, f"No such {object_type.replace('_', ' ')}: '{object_id}'", code="resource_missing", param=param
+    )
 
 
 class State:
@@ -89,13 +124,29 @@ class State:
         self.invoice_counter = 0
         self.faults = {"rate_limit": False, "error_rate": 0.0, "timeout_rate": 0.0, "latency_ms": 0}
         self.dirty = False
-        self.account = make("account", id="acct_1Sandbox000000000000000", country="US", default_currency="usd",
-                            email="finance@portal.example", type="standard", charges_enabled=True,
-                            payouts_enabled=True, details_submitted=True, created=1_700_000_000,
-                            business_profile={"name": "Billing portal sandbox", "url": None, "mcc": None,
-                                              "support_email": None, "support_phone": None, "support_url": None,
-                                              "product_description": None, "support_address": None},
-                            settings=None)
+        self.account = make(
+            "account",
+            id="acct_1Sandbox000000000000000",
+            country="US",
+            default_currency="usd",
+            email="finance@portal.example",
+            type="standard",
+            charges_enabled=True,
+            payouts_enabled=True,
+            details_submitted=True,
+            created=1_700_000_000,
+            business_profile={
+                "name": "Billing portal sandbox",
+                "url": None,
+                "mcc": None,
+                "support_email": None,
+                "support_phone": None,
+                "support_url": None,
+                "product_description": None,
+                "support_address": None,
+            },
+            settings=None,
+        )
         if path and path.exists():
             self.load()
 
@@ -137,8 +188,12 @@ class State:
         if not self.path:
             return
         with self.lock:
-            data = {"objects": self.objects, "order": self.order, "secrets": self.secrets,
-                    "invoice_counter": self.invoice_counter}
+            data = {
+                "objects": self.objects,
+                "order": self.order,
+                "secrets": self.secrets,
+                "invoice_counter": self.invoice_counter,
+            }
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
             tmp.replace(self.path)

@@ -124,9 +124,16 @@ def _insert_event(payload: dict, obj: dict, body: bytes) -> str | None:
     )
     created = dt.datetime.fromtimestamp(int(payload.get("created") or 0), dt.UTC)
     params = [
-        str(payload["id"])[:255], str(payload.get("type", ""))[:100], str(payload.get("api_version") or "")[:64],
-        bool(payload.get("livemode")), created, str(obj.get("object", ""))[:64], str(obj.get("id", ""))[:255],
-        body.decode("utf-8"), EventStatus.received, timezone.now(),
+        str(payload["id"])[:255],
+        str(payload.get("type", ""))[:100],
+        str(payload.get("api_version") or "")[:64],
+        bool(payload.get("livemode")),
+        created,
+        str(obj.get("object", ""))[:64],
+        str(obj.get("id", ""))[:255],
+        body.decode("utf-8"),
+        EventStatus.received,
+        timezone.now(),
     ]
     field = StripeEvent._meta.get_field("created")
     params[4] = field.get_db_prep_save(created, connection)
@@ -173,7 +180,9 @@ def events_process(*, event_ids: list[str]) -> dict[str, str]:
         if ids:
             StripeEvent.objects.filter(pk__in=ids).update(
                 status=EventStatus.ignored if outcome == mirror.Outcome.ignored else EventStatus.applied,
-                attempts=F("attempts") + 1, processed_at=now, next_attempt_at=None,
+                attempts=F("attempts") + 1,
+                processed_at=now,
+                next_attempt_at=None,
                 last_error="superseded by a newer state" if outcome == mirror.Outcome.stale else "",
             )
     return results

@@ -13,8 +13,9 @@ from stripe_sandbox import API_VERSION
 
 def control(url: str, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else b""
-    request = urllib.request.Request(f"{url}{path}", method="POST", data=data,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}{path}", method="POST", data=data, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read() or b"{}")
 
@@ -23,12 +24,13 @@ def control(url: str, path: str, body: dict | None = None) -> dict:
 def sb(sandbox_url):
     """A reset sandbox and an SDK client on it."""
     control(sandbox_url, "/_sandbox/reset")
-    control(sandbox_url, "/_sandbox/faults", {"rate_limit": False, "error_rate": 0, "timeout_rate": 0,
-                                              "latency_ms": 0})
-    client = stripe.StripeClient("sk_test_sandboxtests000000000000000",
-                                 base_addresses={"api": sandbox_url, "files": sandbox_url, "connect": sandbox_url,
-                                                 "meter_events": sandbox_url},
-                                 stripe_version=API_VERSION, max_network_retries=0)
+    control(sandbox_url, "/_sandbox/faults", {"rate_limit": False, "error_rate": 0, "timeout_rate": 0, "latency_ms": 0})
+    client = stripe.StripeClient(
+        "sk_test_sandboxtests000000000000000",
+        base_addresses={"api": sandbox_url, "files": sandbox_url, "connect": sandbox_url, "meter_events": sandbox_url},
+        stripe_version=API_VERSION,
+        max_network_retries=0,
+    )
     client.url = sandbox_url
     return client
 

@@ -16,14 +16,22 @@ KEYS = json.loads((Path(__file__).parents[2] / "stripe_sandbox" / "shapes" / "te
 
 def catalog(sb, currency="usd", amount=875, interval="month"):
     product = sb.v1.products.create({"name": "Pro"})
-    return sb.v1.prices.create({"product": product.id, "currency": currency, "unit_amount": amount,
-                                "recurring": {"interval": interval}, "lookup_key": f"pro_{interval}_{currency}"})
+    return sb.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": currency,
+            "unit_amount": amount,
+            "recurring": {"interval": interval},
+            "lookup_key": f"pro_{interval}_{currency}",
+        }
+    )
 
 
 def customer_with_card(sb, token="pm_card_visa", **extra):
     customer = sb.v1.customers.create({"email": "billing@acme.example", "name": "Acme", **extra})
-    seti = sb.v1.setup_intents.create({"customer": customer.id, "payment_method": token, "confirm": True,
-                                       "usage": "off_session"})
+    seti = sb.v1.setup_intents.create(
+        {"customer": customer.id, "payment_method": token, "confirm": True, "usage": "off_session"}
+    )
     sb.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": seti.payment_method}})
     return customer, seti.payment_method
 
@@ -45,8 +53,14 @@ def test_prices_in_zero_and_three_decimal_currencies(sb):
 
 
 def test_customers_found_by_email_and_search(sb):
-    sb.v1.customers.create({"email": "a@x.example", "preferred_locales": ["de-DE"], "tax_exempt": "reverse",
-                            "address": {"country": "DE", "city": "Berlin"}})
+    sb.v1.customers.create(
+        {
+            "email": "a@x.example",
+            "preferred_locales": ["de-DE"],
+            "tax_exempt": "reverse",
+            "address": {"country": "DE", "city": "Berlin"},
+        }
+    )
     sb.v1.customers.create({"email": "b@x.example"})
     listed = sb.v1.customers.list({"email": "a@x.example"})
     assert len(listed.data) == 1 and listed.data[0].tax_exempt == "reverse"
@@ -67,17 +81,36 @@ def test_tax_ids_are_validated(sb):
 def test_card_ach_and_sepa_through_setup_intents(sb):
     customer = sb.v1.customers.create({"email": "pm@x.example", "name": "PM GmbH"})
     card = sb.v1.setup_intents.create({"customer": customer.id, "payment_method": "pm_card_visa", "confirm": True})
-    ach = sb.v1.setup_intents.create({
-        "customer": customer.id, "confirm": True, "payment_method_types": ["us_bank_account"],
-        "payment_method_data": {"type": "us_bank_account", "billing_details": {"name": "PM"},
-                                "us_bank_account": {"routing_number": "110000000", "account_number": "000123456789",
-                                                    "account_holder_type": "company"}},
-        "mandate_data": {"customer_acceptance": {"type": "offline"}}})
-    sepa = sb.v1.setup_intents.create({
-        "customer": customer.id, "confirm": True, "payment_method_types": ["sepa_debit"],
-        "payment_method_data": {"type": "sepa_debit", "sepa_debit": {"iban": "DE89370400440532013000"},
-                                "billing_details": {"name": "PM GmbH", "email": "pm@x.example"}},
-        "mandate_data": {"customer_acceptance": {"type": "offline"}}})
+    ach = sb.v1.setup_intents.create(
+        {
+            "customer": customer.id,
+            "confirm": True,
+            "payment_method_types": ["us_bank_account"],
+            "payment_method_data": {
+                "type": "us_bank_account",
+                "billing_details": {"name": "PM"},
+                "us_bank_account": {
+                    "routing_number": "110000000",
+                    "account_number": "000123456789",
+                    "account_holder_type": "company",
+                },
+            },
+            "mandate_data": {"customer_acceptance": {"type": "offline"}},
+        }
+    )
+    sepa = sb.v1.setup_intents.create(
+        {
+            "customer": customer.id,
+            "confirm": True,
+            "payment_method_types": ["sepa_debit"],
+            "payment_method_data": {
+                "type": "sepa_debit",
+                "sepa_debit": {"iban": "DE89370400440532013000"},
+                "billing_details": {"name": "PM GmbH", "email": "pm@x.example"},
+            },
+            "mandate_data": {"customer_acceptance": {"type": "offline"}},
+        }
+    )
     assert {card.status, ach.status, sepa.status} == {"succeeded"}
     assert ach.mandate and sepa.mandate
     methods = sb.v1.payment_methods.list({"customer": customer.id, "type": "sepa_debit"})
@@ -91,8 +124,9 @@ def test_card_ach_and_sepa_through_setup_intents(sb):
 def test_a_declining_card_fails_setup_with_a_card_error(sb):
     customer = sb.v1.customers.create({"email": "d@x.example"})
     with pytest.raises(stripe.CardError) as declined:
-        sb.v1.setup_intents.create({"customer": customer.id, "payment_method": "pm_card_chargeDeclined",
-                                    "confirm": True})
+        sb.v1.setup_intents.create(
+            {"customer": customer.id, "payment_method": "pm_card_chargeDeclined", "confirm": True}
+        )
     assert declined.value.http_status == 402 and declined.value.code == "card_declined"
 
 
@@ -131,8 +165,7 @@ def test_trial_ends_on_the_clock(sb):
     price = catalog(sb)
     clock = sb.v1.test_helpers.test_clocks.create({"frozen_time": int(time.time())})
     customer, _ = customer_with_card(sb, test_clock=clock.id)
-    sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}],
-                                      "trial_period_days": 14})
+    sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}], "trial_period_days": 14})
     assert sub.status == "trialing" and sb.v1.invoices.retrieve(sub.latest_invoice).amount_due == 0
     sb.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": sub.trial_end + 60})
     after = sb.v1.subscriptions.retrieve(sub.id)
@@ -144,20 +177,29 @@ def test_seat_change_with_proration_and_preview(sb):
     customer, _ = customer_with_card(sb)
     sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id, "quantity": 2}]})
     item = sub["items"].data[0]
-    preview = sb.v1.invoices.create_preview({
-        "customer": customer.id, "subscription": sub.id,
-        "subscription_details": {"items": [{"id": item.id, "quantity": 5}],
-                                 "proration_date": item.current_period_start}})
-    prorations = [line for line in preview.lines.data
-                  if line.parent.subscription_item_details and line.parent.subscription_item_details.proration]
+    preview = sb.v1.invoices.create_preview(
+        {
+            "customer": customer.id,
+            "subscription": sub.id,
+            "subscription_details": {
+                "items": [{"id": item.id, "quantity": 5}],
+                "proration_date": item.current_period_start,
+            },
+        }
+    )
+    prorations = [
+        line
+        for line in preview.lines.data
+        if line.parent.subscription_item_details and line.parent.subscription_item_details.proration
+    ]
     assert sorted(line.amount for line in prorations) == [-1750, 4375]  # whole period: -2 seats, +5 seats
-    updated = sb.v1.subscriptions.update(sub.id, {"items": [{"id": item.id, "quantity": 5}],
-                                                  "proration_behavior": "always_invoice"})
+    updated = sb.v1.subscriptions.update(
+        sub.id, {"items": [{"id": item.id, "quantity": 5}], "proration_behavior": "always_invoice"}
+    )
     assert updated["items"].data[0].quantity == 5
     invoice = sb.v1.invoices.retrieve(updated.latest_invoice)
     assert invoice.billing_reason == "subscription_update" and invoice.status == "paid"
-    none = sb.v1.subscriptions.update(sub.id, {"items": [{"id": item.id, "quantity": 6}],
-                                               "proration_behavior": "none"})
+    none = sb.v1.subscriptions.update(sub.id, {"items": [{"id": item.id, "quantity": 6}], "proration_behavior": "none"})
     assert none.latest_invoice == updated.latest_invoice
 
 
@@ -187,17 +229,25 @@ def test_cancel_at_period_end_resume_and_cancel_now(sb):
 def test_send_invoice_subscription_and_one_off_invoice_lifecycle(sb):
     price = catalog(sb, "eur", 2800)
     customer = sb.v1.customers.create({"email": "ent@x.example"})
-    sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id, "quantity": 10}],
-                                      "collection_method": "send_invoice", "days_until_due": 30})
+    sub = sb.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price.id, "quantity": 10}],
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+        }
+    )
     invoice = sb.v1.invoices.retrieve(sub.latest_invoice)
     assert sub.status == "active" and invoice.status == "open" and invoice.due_date
     assert sb.v1.invoices.send_invoice(invoice.id).status == "open"
     assert sb.v1.invoices.void_invoice(invoice.id).status == "void"
 
-    draft = sb.v1.invoices.create({"customer": customer.id, "collection_method": "send_invoice",
-                                   "days_until_due": 14, "currency": "eur"})
-    sb.v1.invoice_items.create({"customer": customer.id, "invoice": draft.id, "amount": 5000, "currency": "eur",
-                                "description": "Onboarding"})
+    draft = sb.v1.invoices.create(
+        {"customer": customer.id, "collection_method": "send_invoice", "days_until_due": 14, "currency": "eur"}
+    )
+    sb.v1.invoice_items.create(
+        {"customer": customer.id, "invoice": draft.id, "amount": 5000, "currency": "eur", "description": "Onboarding"}
+    )
     final = sb.v1.invoices.finalize_invoice(draft.id)
     assert final.status == "open" and final.amount_due == 5000 and final.number
     assert sb.v1.invoices.mark_uncollectible(final.id).status == "uncollectible"
@@ -207,8 +257,15 @@ def test_send_invoice_subscription_and_one_off_invoice_lifecycle(sb):
 
 def test_refund_dispute_and_review(sb):
     customer, _ = customer_with_card(sb, token="pm_card_createDispute")
-    intent = sb.v1.payment_intents.create({"amount": 5000, "currency": "usd", "customer": customer.id,
-                                           "payment_method": "pm_card_createDispute", "confirm": True})
+    intent = sb.v1.payment_intents.create(
+        {
+            "amount": 5000,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": "pm_card_createDispute",
+            "confirm": True,
+        }
+    )
     assert intent.status == "succeeded"
     disputes = sb.v1.disputes.list()
     assert [d.charge for d in disputes.data] == [intent.latest_charge]
@@ -219,25 +276,42 @@ def test_refund_dispute_and_review(sb):
 
 
 def test_metered_usage_is_billed_in_arrears(sb):
-    meter = sb.v1.billing.meters.create({"display_name": "API calls", "event_name": "api_call",
-                                         "default_aggregation": {"formula": "sum"}})
+    meter = sb.v1.billing.meters.create(
+        {"display_name": "API calls", "event_name": "api_call", "default_aggregation": {"formula": "sum"}}
+    )
     product = sb.v1.products.create({"name": "API"})
-    metered = sb.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 2,
-                                   "recurring": {"interval": "month", "usage_type": "metered",
-                                                 "meter": meter.id}})
+    metered = sb.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": 2,
+            "recurring": {"interval": "month", "usage_type": "metered", "meter": meter.id},
+        }
+    )
     clock = sb.v1.test_helpers.test_clocks.create({"frozen_time": int(time.time())})
     customer, _ = customer_with_card(sb, test_clock=clock.id)
     sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": metered.id}]})
     start = sub["items"].data[0].current_period_start
     for n in range(3):
-        sb.v1.billing.meter_events.create({"event_name": "api_call", "identifier": f"call-{n}",
-                                           "payload": {"stripe_customer_id": customer.id, "value": "100"},
-                                           "timestamp": start + 60})
+        sb.v1.billing.meter_events.create(
+            {
+                "event_name": "api_call",
+                "identifier": f"call-{n}",
+                "payload": {"stripe_customer_id": customer.id, "value": "100"},
+                "timestamp": start + 60,
+            }
+        )
     with pytest.raises(stripe.InvalidRequestError):
-        sb.v1.billing.meter_events.create({"event_name": "api_call", "identifier": "call-0",
-                                           "payload": {"stripe_customer_id": customer.id, "value": "1"}})
-    summary = sb.v1.billing.meters.event_summaries.list(meter.id, {"customer": customer.id, "start_time": start,
-                                                                   "end_time": start + 86400})
+        sb.v1.billing.meter_events.create(
+            {
+                "event_name": "api_call",
+                "identifier": "call-0",
+                "payload": {"stripe_customer_id": customer.id, "value": "1"},
+            }
+        )
+    summary = sb.v1.billing.meters.event_summaries.list(
+        meter.id, {"customer": customer.id, "start_time": start, "end_time": start + 86400}
+    )
     assert summary.data[0].aggregated_value == 300
     sb.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": sub["items"].data[0].current_period_end + 60})
     renewal = sb.v1.invoices.retrieve(sb.v1.subscriptions.retrieve(sub.id).latest_invoice)
@@ -284,8 +358,9 @@ def test_pagination_and_expand(sb):
     assert [c.id for c in page1.data + page2.data + page3.data] == list(reversed(ids))
     price = catalog(sb)
     customer, _ = customer_with_card(sb)
-    sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]},
-                                     {"stripe_version": None} if False else None)
+    sub = sb.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": price.id}]}, {"stripe_version": None} if False else None
+    )
     expanded = sb.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice", "customer"]})
     assert expanded.latest_invoice.object == "invoice" and expanded.customer.object == "customer"
     listed = sb.v1.invoices.list({"customer": customer.id, "expand": ["data.customer"]})
@@ -326,8 +401,9 @@ def test_faults_rate_limit_errors_latency(sb):
 
 
 def test_live_keys_are_refused(sandbox_url):
-    live = stripe.StripeClient("sk_live_nope000000000000000000000", base_addresses={"api": sandbox_url},
-                               max_network_retries=0)
+    live = stripe.StripeClient(
+        "sk_live_nope000000000000000000000", base_addresses={"api": sandbox_url}, max_network_retries=0
+    )
     with pytest.raises(stripe.AuthenticationError):
         live.v1.customers.list()
 
@@ -349,8 +425,9 @@ def every_object(sb) -> dict[str, dict]:
     customer, pm = customer_with_card(sb, token="pm_card_createDispute")
     sb.v1.customers.tax_ids.create(customer.id, {"type": "eu_vat", "value": "DE123456789"})
     sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]})
-    intent = sb.v1.payment_intents.create({"amount": 5000, "currency": "usd", "customer": customer.id,
-                                           "payment_method": pm, "confirm": True})
+    intent = sb.v1.payment_intents.create(
+        {"amount": 5000, "currency": "usd", "customer": customer.id, "payment_method": pm, "confirm": True}
+    )
     sb.v1.refunds.create({"charge": intent.latest_charge, "amount": 100})
     control(sb.url, f"/_sandbox/charges/{intent.latest_charge}/review")
     control(sb.url, f"/_sandbox/charges/{intent.latest_charge}/early_fraud_warning")
@@ -359,34 +436,69 @@ def every_object(sb) -> dict[str, dict]:
     sb.v1.test_helpers.test_clocks.create({"frozen_time": int(time.time())})
     sb.v1.invoice_items.create({"customer": customer.id, "amount": 100, "currency": "usd"})
     objects = {}
-    request = urllib.request.Request(f"{sb.url}/v1/events?limit=100",
-                                     headers={"Authorization": "Bearer sk_test_sandboxtests000000000000000"})
+    request = urllib.request.Request(
+        f"{sb.url}/v1/events?limit=100", headers={"Authorization": "Bearer sk_test_sandboxtests000000000000000"}
+    )
     for event in json.loads(urllib.request.urlopen(request).read())["data"]:  # the raw JSON, not SDK types
         objects.setdefault(event["data"]["object"]["object"], event["data"]["object"])
         objects.setdefault("event", event)
     objects["subscription_item"] = sub["items"].data[0].to_dict()
     objects["line_item"] = sb.v1.invoices.retrieve(sub.latest_invoice).lines.data[0].to_dict()
     objects["account"] = sb.v1.accounts.retrieve_current().to_dict()
-    objects["webhook_endpoint"] = sb.v1.webhook_endpoints.create({"url": "http://127.0.0.1:9/x",
-                                                                  "enabled_events": ["*"]}).to_dict()
-    objects["invoice_payment"] = objects["invoice"]["payments"]["data"][0] if objects["invoice"]["payments"]["data"] \
+    objects["webhook_endpoint"] = sb.v1.webhook_endpoints.create(
+        {"url": "http://127.0.0.1:9/x", "enabled_events": ["*"]}
+    ).to_dict()
+    objects["invoice_payment"] = (
+        objects["invoice"]["payments"]["data"][0]
+        if objects["invoice"]["payments"]["data"]
         else sb.v1.invoices.retrieve(sub.latest_invoice).payments.data[0].to_dict()
+    )
     return objects
 
 
 def json_type(value) -> str:
     from decimal import Decimal
 
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
-            Decimal: "number", type(None): "null"}[type(value)]
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        Decimal: "number",
+        type(None): "null",
+    }[type(value)]
 
 
 def test_every_object_has_stripes_keys_with_stripes_types(sb):
     objects = every_object(sb)
-    expected = {"customer", "payment_method", "setup_intent", "subscription", "subscription_item", "invoice",
-                "line_item", "payment_intent", "charge", "refund", "dispute", "review", "tax_id", "tax_rate",
-                "product", "price", "event", "account", "webhook_endpoint", "invoice_payment",
-                "radar.early_fraud_warning", "test_helpers.test_clock", "invoiceitem", "mandate"}
+    expected = {
+        "customer",
+        "payment_method",
+        "setup_intent",
+        "subscription",
+        "subscription_item",
+        "invoice",
+        "line_item",
+        "payment_intent",
+        "charge",
+        "refund",
+        "dispute",
+        "review",
+        "tax_id",
+        "tax_rate",
+        "product",
+        "price",
+        "event",
+        "account",
+        "webhook_endpoint",
+        "invoice_payment",
+        "radar.early_fraud_warning",
+        "test_helpers.test_clock",
+        "invoiceitem",
+        "mandate",
+    }
     assert expected <= set(objects) | {"mandate"}
     problems = []
     for name, obj in objects.items():

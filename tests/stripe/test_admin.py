@@ -61,8 +61,9 @@ def test_mirror_is_read_only_in_the_admin(client, superuser):
 def test_webhook_secret_is_never_shown(client, superuser, settings):
     from billing.stripe.models import WebhookEndpoint
 
-    endpoint = WebhookEndpoint.objects.create(stripe_id="we_1", url="http://127.0.0.1/", api_base="x",
-                                              api_version="v", secret="whsec_dontshowme")
+    endpoint = WebhookEndpoint.objects.create(
+        stripe_id="we_1", url="http://127.0.0.1/", api_base="x", api_version="v", secret="whsec_dontshowme"
+    )
     client.force_login(superuser)
     page = client.get(reverse("admin:billing_stripe_webhookendpoint_change", args=[endpoint.pk]))
     assert page.status_code == 200 and b"whsec_dontshowme" not in page.content

@@ -15,16 +15,26 @@ pytestmark = pytest.mark.django_db
 def stripe_account_with(n_customers: int) -> list[dict]:
     client = gateway()
     product = client.post("/v1/products", {"name": "Pro"}, idempotency_key="sync:product")
-    price = client.post("/v1/prices", {"product": product["id"], "currency": "eur", "unit_amount": 800,
-                                       "recurring": {"interval": "month"}}, idempotency_key="sync:price")
+    price = client.post(
+        "/v1/prices",
+        {"product": product["id"], "currency": "eur", "unit_amount": 800, "recurring": {"interval": "month"}},
+        idempotency_key="sync:price",
+    )
     customers = []
     for n in range(n_customers):
-        customer = client.post("/v1/customers", {"email": f"s{n}@x.example", "address": {"country": "DE"}},
-                               idempotency_key=f"sync:cus:{n}")
-        client.post("/v1/setup_intents", {"customer": customer["id"], "payment_method": "pm_card_visa",
-                                          "confirm": "true"}, idempotency_key=f"sync:seti:{n}")
-        client.post("/v1/subscriptions", {"customer": customer["id"], "items": [{"price": price["id"]}],
-                                          "default_payment_method": "pm_card_visa"}, idempotency_key=f"sync:sub:{n}")
+        customer = client.post(
+            "/v1/customers", {"email": f"s{n}@x.example", "address": {"country": "DE"}}, idempotency_key=f"sync:cus:{n}"
+        )
+        client.post(
+            "/v1/setup_intents",
+            {"customer": customer["id"], "payment_method": "pm_card_visa", "confirm": "true"},
+            idempotency_key=f"sync:seti:{n}",
+        )
+        client.post(
+            "/v1/subscriptions",
+            {"customer": customer["id"], "items": [{"price": price["id"]}], "default_payment_method": "pm_card_visa"},
+            idempotency_key=f"sync:sub:{n}",
+        )
         customers.append(customer)
     return customers
 
@@ -44,9 +54,15 @@ def test_backfill_mirrors_every_type_in_few_queries(sandbox):
     client = gateway()
     for n in range(6, 18):
         customer = client.post("/v1/customers", {"email": f"s{n}@x.example"}, idempotency_key=f"sync:cus:{n}")
-        client.post("/v1/subscriptions", {"customer": customer["id"], "default_payment_method": "pm_card_visa",
-                                          "items": [{"price": Price.objects.get().id}]},
-                    idempotency_key=f"sync:sub:{n}")
+        client.post(
+            "/v1/subscriptions",
+            {
+                "customer": customer["id"],
+                "default_payment_method": "pm_card_visa",
+                "items": [{"price": Price.objects.get().id}],
+            },
+            idempotency_key=f"sync:sub:{n}",
+        )
     written, queries = _backfill_counting()
     # What each further object costs (per-type set-up is paid once, whatever the count).
     added = sum(written.values()) - sum(small.values())

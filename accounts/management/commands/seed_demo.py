@@ -278,14 +278,20 @@ class Command(BaseCommand):
                 # A new card that declines becomes the default; the renewal a month later fails and the
                 # invoice stays open: the subscription is past due.
                 failing = self.client.post(
-                    "/v1/payment_methods/pm_card_chargeCustomerFail/attach", {"customer": customer["id"]},
+                    "/v1/payment_methods/pm_card_chargeCustomerFail/attach",
+                    {"customer": customer["id"]},
                     idempotency_key=f"demo:failing-card:{slug}",
                 )["id"]
-                self.client.post(f"/v1/customers/{customer['id']}",
-                                 {"invoice_settings": {"default_payment_method": failing}},
-                                 idempotency_key=f"demo:failing-default:{slug}")
-                self.client.post(f"/v1/subscriptions/{subscription['id']}", {"default_payment_method": failing},
-                                 idempotency_key=f"demo:failing-sub-default:{slug}")
+                self.client.post(
+                    f"/v1/customers/{customer['id']}",
+                    {"invoice_settings": {"default_payment_method": failing}},
+                    idempotency_key=f"demo:failing-default:{slug}",
+                )
+                self.client.post(
+                    f"/v1/subscriptions/{subscription['id']}",
+                    {"default_payment_method": failing},
+                    idempotency_key=f"demo:failing-sub-default:{slug}",
+                )
                 self.client.post(
                     f"/v1/test_helpers/test_clocks/{clock_id}/advance",
                     {"frozen_time": int(time.time()) + 32 * 86400},
