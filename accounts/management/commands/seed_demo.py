@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,7 +19,7 @@ from django.utils.text import slugify
 
 from accounts.models import MemberRole, Membership, Organisation, StaffProfile, StaffRole
 from billing.customers.services import customer_create
-from billing.stripe.errors import PaymentDeclined, StripeGatewayError
+from billing.stripe.errors import InvalidRequest, PaymentDeclined, StripeGatewayError
 from billing.stripe.gateway import gateway
 
 DEMO_PASSWORD = "demo-portal-2026"
@@ -225,12 +224,13 @@ class Command(BaseCommand):
                     user.save()
                 Membership.objects.get_or_create(user=user, organisation=org, defaults={"role": MemberRole.owner})
             # Every eighth organisation renews on a test clock a month ahead, with a card that declines.
+            # The clock starts when the organisation was made, so a repeated run sends the same request.
             declines = with_clock and index % 8 == 3
             clock_id = None
             if declines:
                 clock = self.client.post(
                     "/v1/test_helpers/test_clocks",
-                    {"frozen_time": int(time.time()), "name": f"Renewal of {name}"},
+                    {"frozen_time": int(org.created_at.timestamp()), "name": f"Renewal of {name}"},
                     idempotency_key=f"demo:clock:{slug}",
                 )
                 clock_id = clock["id"]
@@ -247,7 +247,9 @@ class Command(BaseCommand):
                 test_clock=clock_id,
                 write_through=False,
             )
-            method = self.attach_payment_method(org, customer["id"], methods[index % len(methods)], failing=declines)
+            method = self.attach_payment_method(
+                org, customer["id"], methods[(index // len(COUNTRIES) + 1) % len(methods)]
+            )
             interval = "year" if index % 3 == 0 else "month"
             seats = self.rng.choice([3, 5, 8, 12, 20, 35, 60, 150]) if plan != "pro" else self.rng.randint(2, 25)
             params: dict = {
@@ -273,7 +275,12 @@ class Command(BaseCommand):
                     idempotency_key=f"demo:sub-cancel-later:{slug}",
                 )
             elif index % 13 == 7:
-                self.client.delete(f"/v1/subscriptions/{subscription['id']}", idempotency_key=f"demo:sub-cancel:{slug}")
+                try:
+                    self.client.delete(
+                        f"/v1/subscriptions/{subscription['id']}", idempotency_key=f"demo:sub-cancel:{slug}"
+                    )
+                except InvalidRequest:
+                    pass  # canceled by an earlier run (Stripe does not replay DELETEs)
             if declines:
                 # A new card that declines becomes the default; the renewal a month later fails and the
                 # invoice stays open: the subscription is past due.
@@ -294,7 +301,7 @@ class Command(BaseCommand):
                 )
                 self.client.post(
                     f"/v1/test_helpers/test_clocks/{clock_id}/advance",
-                    {"frozen_time": int(time.time()) + 32 * 86400},
+                    {"frozen_time": int(org.created_at.timestamp()) + 32 * 86400},
                     idempotency_key=f"demo:clock-advance:{slug}",
                 )
             self.stdout.write(f"  {org.name} ({country}, {plan}, {seats} seats, {interval}ly)")
