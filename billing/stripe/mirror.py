@@ -140,6 +140,16 @@ class TablePlan:
     columns: list[Column] = field(default_factory=list)
 
     @property
+    def conflict_columns(self) -> list[str]:
+        """The unique key an upsert lands on: `id`, or dj-stripe's (id, livemode) for coupons."""
+        if self.model._meta.get_field("id").unique:
+            return ["id"]
+        for together in self.model._meta.unique_together:
+            if "id" in together:
+                return [self.model._meta.get_field(name).column for name in together]
+        raise ValueError(f"{self.model.__name__} has no unique key on id")
+
+    @property
     def required_fks(self) -> list[Column]:
         return [c for c in self.columns if c.target is not None and not c.field.null]
 
@@ -320,6 +330,9 @@ class Writer:
         for fk in target_plan.required_fks:
             hint = _ref_id(child.get(fk.field.name))
             if hint is None:
+                if target.objects.filter(id=parent_id).exists():
+                    self.statements += 1
+                    return parent_id  # there already (this process had not seen it)
                 if column.field.null:
                     return None  # linked when the next event for this object arrives
                 raise MissingParent(f"{stub['object']} {parent_id} is not mirrored yet")
@@ -352,7 +365,8 @@ class Writer:
             conflict = "DO NOTHING"
         sql = (
             f"INSERT INTO {qn(plan.table)} ({', '.join(qn(c) for c in columns)}) "
-            f"VALUES {', '.join([placeholders] * len(rows))} ON CONFLICT ({qn('id')}) {conflict}"
+            f"VALUES {', '.join([placeholders] * len(rows))} "
+            f"ON CONFLICT ({', '.join(qn(c) for c in plan.conflict_columns)}) {conflict}"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

@@ -29,6 +29,18 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no obstacle
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _wait_for(url: str, seconds: float, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -65,6 +77,8 @@ class Command(BaseCommand):
 
     def run(self, port: int, *, seed: bool) -> None:
         py = sys.executable
+        if _answers(f"http://127.0.0.1:{port}/health/") or not _port_free(port):
+            raise CommandError(f"port {port} is already in use (another `make run`?): stop it, or run with PORT=8001")
         var = Path(settings.VAR_DIR)
         (var / "celery" / "queue").mkdir(parents=True, exist_ok=True)
         (var / "celery" / "processed").mkdir(parents=True, exist_ok=True)
