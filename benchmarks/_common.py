@@ -17,6 +17,23 @@ sys.path.insert(0, str(ROOT))
 
 from tests import netguard  # noqa: E402,F401  (benchmarks, too, stay on 127.0.0.1)
 
+# What `GET /v1/account` answers in the loopback stand-ins for Stripe (dj-stripe asks for it).
+ACCOUNT = {
+    "id": "acct_bench",
+    "object": "account",
+    "business_profile": {"name": "Bench"},
+    "country": "US",
+    "default_currency": "usd",
+    "email": None,
+    "settings": {},
+    "type": "standard",
+    "charges_enabled": True,
+    "payouts_enabled": True,
+    "details_submitted": True,
+    "metadata": {},
+    "created": 1_700_000_000,
+}
+
 
 def throwaway_database() -> tuple[str, callable]:
     """A fresh database on DATABASE_URL's server (or a temp SQLite file): (url, drop)."""

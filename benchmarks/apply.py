@@ -13,29 +13,13 @@ Goal: ≥ 8× the baseline, ≥ 200 events/s, ≤ 0.05 Stripe calls per event.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-from _common import bench_env, build_schema, count_queries, report, setup_django, throwaway_database, timer
+from _common import ACCOUNT, bench_env, build_schema, count_queries, report, setup_django, throwaway_database, timer
 
-ACCOUNT = {
-    "id": "acct_bench",
-    "object": "account",
-    "business_profile": {"name": "Bench"},
-    "country": "US",
-    "default_currency": "usd",
-    "email": None,
-    "settings": {},
-    "type": "standard",
-    "charges_enabled": True,
-    "payouts_enabled": True,
-    "details_submitted": True,
-    "metadata": {},
-    "created": 1_700_000_000,
-}
 PATHS = {
     "customer": "customers",
     "subscription": "subscriptions",
@@ -233,21 +217,7 @@ def main() -> None:
         from billing.stripe.models import EventStatus, StripeEvent
         from billing.stripe.services import events_process
 
-        StripeEvent.objects.bulk_create(
-            [
-                StripeEvent(
-                    id=e["id"],
-                    type=e["type"],
-                    api_version=e["api_version"],
-                    created=dt.datetime.fromtimestamp(e["created"], dt.UTC),
-                    object_type=e["data"]["object"]["object"],
-                    object_id=e["data"]["object"]["id"],
-                    payload=e,
-                )
-                for e in events
-            ],
-            batch_size=1000,
-        )
+        sp.store_events(events)
         from billing.stripe.gateway import gateway as _gw
 
         calls_before = (stripe_server.calls if stripe_server else 0) + _gw().calls

@@ -14,7 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from _common import bench_env, build_schema, count_queries, report, setup_django, throwaway_database, timer
+from _common import ACCOUNT, bench_env, build_schema, count_queries, report, setup_django, throwaway_database, timer
 
 
 def make_objects(total: int) -> dict[str, list[dict]]:
@@ -36,23 +36,6 @@ def make_objects(total: int) -> dict[str, list[dict]]:
         "/v1/subscriptions": subs,
         "/v1/invoices": invoices,
     }
-
-
-ACCOUNT = {
-    "id": "acct_bench",
-    "object": "account",
-    "business_profile": {"name": "Bench"},
-    "country": "US",
-    "default_currency": "usd",
-    "email": None,
-    "settings": {},
-    "type": "standard",
-    "charges_enabled": True,
-    "payouts_enabled": True,
-    "details_submitted": True,
-    "metadata": {},
-    "created": 1_700_000_000,
-}
 
 
 def serve(objects: dict[str, list[dict]]) -> ThreadingHTTPServer:

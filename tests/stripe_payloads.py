@@ -390,3 +390,26 @@ def event_stream(total: int = 10_000, *, seed: int = 7, start: int = 1_760_000_0
         deleted = evt["data"]["object"].get("deleted") or (evt["type"] == "customer.deleted")
         final[object_id] = None if deleted else evt["data"]["object"]
     return events, final
+
+
+def store_events(events: list[dict]) -> None:
+    """Insert events as the intake would have stored them (status received), in bulk."""
+    import datetime as dt
+
+    from billing.stripe.models import StripeEvent
+
+    StripeEvent.objects.bulk_create(
+        [
+            StripeEvent(
+                id=e["id"],
+                type=e["type"],
+                api_version=e["api_version"],
+                created=dt.datetime.fromtimestamp(e["created"], dt.UTC),
+                object_type=e["data"]["object"]["object"],
+                object_id=e["data"]["object"]["id"],
+                payload=e,
+            )
+            for e in events
+        ],
+        batch_size=1000,
+    )

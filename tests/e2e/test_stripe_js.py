@@ -46,8 +46,11 @@ def page_server(sandbox):
 def setup_intent(kind: str, n: int) -> dict:
     client = gateway()
     customer = client.post("/v1/customers", {"email": f"js{n}@x.example"}, idempotency_key=f"js:cus:{n}")
-    return client.post("/v1/setup_intents", {"customer": customer["id"], "payment_method_types": [kind]},
-                       idempotency_key=f"js:seti:{n}")
+    return client.post(
+        "/v1/setup_intents",
+        {"customer": customer["id"], "payment_method_types": [kind]},
+        idempotency_key=f"js:seti:{n}",
+    )
 
 
 def test_card_us_bank_account_and_sepa_are_saved_from_the_browser(browser, page_server):  # noqa: F811
@@ -73,15 +76,21 @@ def test_card_us_bank_account_and_sepa_are_saved_from_the_browser(browser, page_
     page.fill("#iban [name=iban]", "DE89 3704 0044 0532 0130 00")
     result = page.evaluate(
         "s => stripe.confirmSepaDebitSetup(s, {payment_method: {sepa_debit: ibanEl, "
-        "billing_details: {name: 'Acme GmbH', email: 'billing@acme.example'}}})", sepa["client_secret"])
+        "billing_details: {name: 'Acme GmbH', email: 'billing@acme.example'}}})",
+        sepa["client_secret"],
+    )
     assert result["setupIntent"]["status"] == "succeeded"
 
     declined = setup_intent("card", 4)
     page.fill("#card [name=number]", "4000 0000 0000 0002")
-    result = page.evaluate("s => stripe.confirmCardSetup(s, {payment_method: {card: cardEl}})",
-                           declined["client_secret"])
+    result = page.evaluate(
+        "s => stripe.confirmCardSetup(s, {payment_method: {card: cardEl}})", declined["client_secret"]
+    )
     assert result["error"]["code"] == "card_declined" and "declined" in result["error"]["message"]
 
-    methods = {pm["type"] for c in gateway().list_all("/v1/customers")
-               for pm in gateway().list_all(f"/v1/customers/{c['id']}/payment_methods")}
+    methods = {
+        pm["type"]
+        for c in gateway().list_all("/v1/customers")
+        for pm in gateway().list_all(f"/v1/customers/{c['id']}/payment_methods")
+    }
     assert methods == {"card", "us_bank_account", "sepa_debit"}

@@ -24,24 +24,6 @@ def _postgres_only():
         pytest.skip("concurrent workers need PostgreSQL (SQLite serialises every writer); set DATABASE_URL")
 
 
-def store(events: list[dict]) -> None:
-    StripeEvent.objects.bulk_create(
-        [
-            StripeEvent(
-                id=e["id"],
-                type=e["type"],
-                api_version=e["api_version"],
-                created=dt.datetime.fromtimestamp(e["created"], dt.UTC),
-                object_type=e["data"]["object"]["object"],
-                object_id=e["data"]["object"]["id"],
-                payload=e,
-            )
-            for e in events
-        ],
-        batch_size=1000,
-    )
-
-
 def assert_mirror_equals(expected: dict[str, dict | None]) -> None:
     models = {"cus": Customer, "sub": Subscription, "in": Invoice}
     rows = {}
@@ -73,7 +55,7 @@ def test_ten_thousand_shuffled_events_with_duplicates_by_four_workers(settings, 
     rng = random.Random(5)
     rng.shuffle(events)
     duplicates = [e["id"] for e in rng.sample(events, len(events) // 10)]
-    store(events)
+    sp.store_events(events)
     with start_worker(settings, tmp_path / "worker.log", concurrency=4) as worker:
         for _ in range(4):
             drain_events.delay()  # four drains share the queue (SKIP LOCKED)...
@@ -88,7 +70,7 @@ def test_ten_thousand_shuffled_events_with_duplicates_by_four_workers(settings, 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(settings, tmp_path):
     events, expected = sp.event_stream(2_000, seed=3)
-    store(events)
+    sp.store_events(events)
     with start_worker(settings, tmp_path / "first.log", concurrency=2) as worker:
         drain_events.delay(batch=50)
         drain_events.delay(batch=50)

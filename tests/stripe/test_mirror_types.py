@@ -11,11 +11,29 @@ from tests import stripe_payloads as sp
 # Stripe's example objects (MIT, from Stripe's OpenAPI repository), kept with the sandbox.
 EXAMPLES = json.loads((Path(__file__).parents[2] / "stripe_sandbox" / "shapes" / "templates.json").read_text())
 EXTRA = {
-    "checkout.session": {"id": "cs_test_1", "object": "checkout.session", "customer": "cus_ex", "mode": "setup",
-                         "status": "complete", "created": 1_760_000_000, "livemode": False, "metadata": {},
-                         "payment_intent": None, "setup_intent": None, "subscription": None},
-    "coupon": {"id": "SPRING", "object": "coupon", "percent_off": 20, "duration": "once", "created": 1_760_000_000,
-               "livemode": False, "metadata": {}, "valid": True},
+    "checkout.session": {
+        "id": "cs_test_1",
+        "object": "checkout.session",
+        "customer": "cus_ex",
+        "mode": "setup",
+        "status": "complete",
+        "created": 1_760_000_000,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": None,
+        "setup_intent": None,
+        "subscription": None,
+    },
+    "coupon": {
+        "id": "SPRING",
+        "object": "coupon",
+        "percent_off": 20,
+        "duration": "once",
+        "created": 1_760_000_000,
+        "livemode": False,
+        "metadata": {},
+        "valid": True,
+    },
 }
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +54,16 @@ def test_each_type_is_applied_from_its_example(object_type):
     assert not mirror.OBJECT_MODELS[object_type].objects.filter(id=obj["id"]).exists()
 
 
-@pytest.mark.parametrize("event_type", ["billing.meter.created", "invoice_payment.paid", "test_helpers.test_clock.ready",
-                                        "customer.discount.created", "payout.paid"])
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "billing.meter.created",
+        "invoice_payment.paid",
+        "test_helpers.test_clock.ready",
+        "customer.discount.created",
+        "payout.paid",
+    ],
+)
 def test_other_types_are_ignored_visibly(event_type):
     obj = {"id": "x_1", "object": event_type.rsplit(".", 1)[0]}
     assert mirror.apply_event(sp.event(obj, event_type)) == "ignored"
