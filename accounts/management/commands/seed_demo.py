@@ -268,7 +268,9 @@ class Command(BaseCommand):
                 subscription = self.client.post("/v1/subscriptions", params, idempotency_key=f"demo:sub:{slug}")
             except PaymentDeclined:
                 continue  # an incomplete first payment is a believable case too
-            if index % 11 == 6:
+            if declines:
+                pass  # below: its renewal declines
+            elif index % 11 == 6:
                 self.client.post(
                     f"/v1/subscriptions/{subscription['id']}",
                     {"cancel_at_period_end": "true"},
