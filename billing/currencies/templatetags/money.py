@@ -19,3 +19,10 @@ def timestamp(value):
     if value in (None, ""):
         return None
     return dt.datetime.fromtimestamp(int(value), dt.UTC)
+
+
+@register.filter(name="label")
+def label(value):
+    """`past_due` -> `Past due`: a Stripe status as people read it."""
+    text = str(value or "").replace("_", " ")
+    return text[:1].upper() + text[1:]
