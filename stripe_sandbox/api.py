@@ -864,11 +864,6 @@ def webhook_endpoint_list(api: Api, params: dict) -> list:
     return api.state.all("webhook_endpoint")
 
 
-@route("GET", "/v1/coupons")
-def coupon_list(api: Api, params: dict) -> list:
-    return api.state.all("coupon")  # the sandbox creates no coupons; the list exists as at Stripe
-
-
 @route("GET", "/v1/checkout/sessions")
 def checkout_session_list(api: Api, params: dict) -> list:
     return api.state.all("checkout.session")

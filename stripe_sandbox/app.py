@@ -272,7 +272,46 @@ def build(sandbox: Sandbox) -> web.Application:
     for method, path, func in static_first:
         app.router.add_route(method, path, make_handler(method, func))
     _control_routes(app, sandbox)
+    _localstripe_routes(app)
     return app
+
+
+# Resources the portal does not build on, served by localstripe's own implementation (its shapes
+# are older than dahlia's, its state is in memory): coupons, plans, balance, payouts, tokens, sources.
+LOCALSTRIPE_PREFIXES = (
+    "/v1/coupons",
+    "/v1/plans",
+    "/v1/balance",
+    "/v1/payouts",
+    "/v1/tokens",
+    "/v1/sources",
+    "/v1/customers/{id}/sources",
+)
+
+
+def _localstripe_routes(app: web.Application) -> None:
+    from localstripe.errors import UserError
+    from localstripe.server import app as localstripe_app
+
+    ours = {(r.method, r.resource.canonical) for r in app.router.routes()}
+
+    def wrap(handler):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            _authenticate(request, None)
+            try:
+                result = handler(request)
+                return await result if asyncio.iscoroutine(result) else result
+            except UserError as error:
+                return error.to_response()
+
+        return handle
+
+    for route_ in localstripe_app.router.routes():
+        key = (route_.method, route_.resource.canonical)
+        if key in ours or not key[1].startswith(LOCALSTRIPE_PREFIXES):
+            continue
+        app.router.add_route(route_.method, key[1], wrap(route_.handler))
+        ours.add(key)
 
 
 def _authenticate(request: web.Request, func) -> str:
@@ -309,8 +348,11 @@ def _control_routes(app: web.Application, sandbox: Sandbox) -> None:
         )
 
     async def reset(request):
+        from localstripe.resources import store as localstripe_store
+
         with state.lock:
             state.reset()
+            localstripe_store.clear()
         return web.json_response({"reset": True})
 
     async def faults(request):

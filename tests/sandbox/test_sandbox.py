@@ -511,3 +511,13 @@ def test_every_object_has_stripes_keys_with_stripes_types(sb):
             elif obj[key] is not None and value is not None and json_type(obj[key]) != json_type(value):
                 problems.append(f"{name}.{key}: {json_type(obj[key])}, Stripe has {json_type(value)}")
     assert not problems, problems
+
+
+def test_coupons_and_plans_fall_through_to_localstripe(sb):
+    coupon = sb.v1.coupons.create({"id": "LAUNCH20", "percent_off": 20, "duration": "once"})
+    assert coupon.id == "LAUNCH20" and coupon.percent_off == 20
+    assert [c.id for c in sb.v1.coupons.list().data] == ["LAUNCH20"]
+    with pytest.raises(stripe.InvalidRequestError):
+        sb.v1.coupons.retrieve("NOPE")
+    control(sb.url, "/_sandbox/reset")
+    assert sb.v1.coupons.list().data == []
