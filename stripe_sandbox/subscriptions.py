@@ -226,7 +226,7 @@ def attempt_invoice_payment(
             raise SandboxError(
                 400,
                 "This customer has no attached payment source or default payment method.",
-                code="invoice_no_payment_method_types" if False else "payment_method_missing",
+                code="payment_method_missing",
             )
         return False
     intent, charge, behaviour = _charge(
@@ -648,7 +648,7 @@ def invoice_pay(api: Api, params: dict, id: str) -> dict:
         raise SandboxError(
             400,
             "Invoice is already paid",
-            code="invoice_payment_intent_requires_action" if False else "invoice_already_paid",
+            code="invoice_already_paid",
         )
     if invoice["status"] != "open":
         raise SandboxError(
@@ -1188,7 +1188,7 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
         raise SandboxError(
             400,
             "A canceled subscription can only update its cancellation_details and metadata.",
-            code="resource_missing" if False else "subscription_canceled",
+            code="subscription_canceled",
         )
     now = api.state.now(sub["customer"])
     at = as_int(params.get("proration_date"), "proration_date", now)
@@ -1231,7 +1231,6 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
         previous["trial_end"] = sub["trial_end"]
         sub["trial_end"] = now
         _end_trial(api, sub, now)
-    proration_invoice = None
     if params.get("items"):
         new_items = _changed_items(api, sub, params["items"], now)
         lines, interval_change = prorations(sub, new_items, at)
@@ -1243,7 +1242,6 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
             sub["billing_cycle_anchor"] = now
         sub["items"]["data"] = new_items
         if behaviour != "none":
-            pending = []
             for line in lines:
                 ii = invoice_item_create(
                     api,
@@ -1257,12 +1255,11 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
                     },
                 )
                 ii["proration"] = True
-                pending.append(ii)
         if interval_change or params.get("billing_cycle_anchor") == "now":
             start, end = _period(sub)
             api.emit("customer.subscription.updated", sub, previous)
             previous = {}
-            proration_invoice = _invoice_subscription_now(api, sub, "subscription_update", start, end, usage_from=None)
+            _invoice_subscription_now(api, sub, "subscription_update", start, end, usage_from=None)
         elif behaviour == "always_invoice" and lines:
             invoice = new_invoice(
                 api,
@@ -1278,10 +1275,8 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
             sub["latest_invoice"] = invoice["id"]
             if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
                 attempt_invoice_payment(api, invoice)
-            proration_invoice = invoice
     if previous:
         api.emit("customer.subscription.updated", sub, previous)
-    del proration_invoice
     return sub
 
 
@@ -1301,9 +1296,7 @@ def subscription_cancel(api: Api, params: dict, id: str) -> dict:
     check(params, {"invoice_now", "prorate", "cancellation_details"})
     sub = api.state.get(id, "subscription")
     if sub["status"] == "canceled":
-        raise SandboxError(
-            400, "This subscription is already canceled.", code="subscription_canceled" if False else "resource_missing"
-        )
+        raise SandboxError(400, "This subscription is already canceled.", code="resource_missing")
     now = api.state.now(sub["customer"])
     previous = {"status": sub["status"]}
     sub.update(
@@ -1329,7 +1322,7 @@ def subscription_resume(api: Api, params: dict, id: str) -> dict:
             400,
             "Only paused subscriptions can be resumed; to undo a cancellation at period end, "
             "update cancel_at_period_end to false.",
-            code="subscription_not_paused" if False else "invalid_subscription_status",
+            code="invalid_subscription_status",
         )
     _set_status(api, sub, "active")
     return sub
@@ -1725,7 +1718,7 @@ def meter_event_create(api: Api, params: dict) -> dict:
             raise SandboxError(
                 400,
                 f"An event with identifier {identifier} already exists.",
-                code="duplicate_meter_event" if False else "resource_already_exists",
+                code="resource_already_exists",
                 param="identifier",
             )
     event = make(

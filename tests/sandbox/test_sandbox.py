@@ -358,9 +358,7 @@ def test_pagination_and_expand(sb):
     assert [c.id for c in page1.data + page2.data + page3.data] == list(reversed(ids))
     price = catalog(sb)
     customer, _ = customer_with_card(sb)
-    sub = sb.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": price.id}]}, {"stripe_version": None} if False else None
-    )
+    sub = sb.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]})
     expanded = sb.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice", "customer"]})
     assert expanded.latest_invoice.object == "invoice" and expanded.customer.object == "customer"
     listed = sb.v1.invoices.list({"customer": customer.id, "expand": ["data.customer"]})
