@@ -33,6 +33,27 @@ def route(method: str, path: str, *, publishable: bool = False):
     return register
 
 
+def readable(object_type: str, path: str, *, filters: tuple[str, ...] = ()) -> None:
+    """Register `GET path/{id}` and `GET path` (list, filtered by equality on `filters`) for a type."""
+
+    def retrieve(api: Api, params: dict, id: str) -> dict:
+        return api.state.get(id, object_type)
+
+    def listing(api: Api, params: dict) -> list:
+        rows = api.state.all(object_type)
+        for key in filters:
+            if params.get(key):
+                rows = [row for row in rows if row.get(key) == params[key]]
+        return rows
+
+    route("GET", f"{path}/{{id}}")(retrieve)
+    route("GET", path)(listing)
+
+
+def blank_address(**given) -> dict:
+    return {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None, **given}
+
+
 def check(params: dict, allowed: set[str]) -> None:
     for key in params:
         if key not in allowed and key != "expand":
@@ -314,15 +335,7 @@ def customer_create(api: Api, params: dict) -> dict:
     cid = new_id("customer")
     address = params.get("address")
     if address:
-        address = {
-            "city": None,
-            "country": None,
-            "line1": None,
-            "line2": None,
-            "postal_code": None,
-            "state": None,
-            **address,
-        }
+        address = blank_address(**address)
     customer = make(
         "customer",
         id=cid,

@@ -102,12 +102,7 @@ def create_payment_method(state: State, data: dict, now: int) -> dict:
     billing = data.get("billing_details") or {}
     details = {
         "address": {
-            "city": None,
-            "country": None,
-            "line1": None,
-            "line2": None,
-            "postal_code": None,
-            "state": None,
+            **dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state")),
             **(billing.get("address") or {}),
         },
         "email": billing.get("email"),

@@ -17,6 +17,7 @@ from .api import (
     new_id,
     payment_method_behaviour,
     period_end,
+    readable,
     route,
     update,
 )
@@ -1512,29 +1513,11 @@ def payment_intent_create(api: Api, params: dict) -> dict:
     return intent
 
 
-@route("GET", "/v1/payment_intents/{id}")
-def payment_intent_get(api: Api, params: dict, id: str) -> dict:
-    return api.state.get(id, "payment_intent")
-
-
-@route("GET", "/v1/payment_intents")
-def payment_intent_list(api: Api, params: dict) -> list:
-    rows = api.state.all("payment_intent")
-    return [p for p in rows if not params.get("customer") or p["customer"] == params["customer"]]
-
-
-@route("GET", "/v1/charges/{id}")
-def charge_get(api: Api, params: dict, id: str) -> dict:
-    return api.state.get(id, "charge")
-
-
-@route("GET", "/v1/charges")
-def charge_list(api: Api, params: dict) -> list:
-    rows = api.state.all("charge")
-    for key in ("customer", "payment_intent"):
-        if params.get(key):
-            rows = [c for c in rows if c[key] == params[key]]
-    return rows
+readable("payment_intent", "/v1/payment_intents", filters=("customer",))
+readable("charge", "/v1/charges", filters=("customer", "payment_intent"))
+readable("refund", "/v1/refunds", filters=("charge", "payment_intent"))
+readable("dispute", "/v1/disputes", filters=("charge", "payment_intent"))
+readable("review", "/v1/reviews")
 
 
 @route("POST", "/v1/refunds")
@@ -1584,27 +1567,6 @@ def refund_create(api: Api, params: dict) -> dict:
     return refund
 
 
-@route("GET", "/v1/refunds/{id}")
-def refund_get(api: Api, params: dict, id: str) -> dict:
-    return api.state.get(id, "refund")
-
-
-@route("GET", "/v1/refunds")
-def refund_list(api: Api, params: dict) -> list:
-    rows = api.state.all("refund")
-    return [r for r in rows if not params.get("charge") or r["charge"] == params["charge"]]
-
-
-@route("GET", "/v1/disputes/{id}")
-def dispute_get(api: Api, params: dict, id: str) -> dict:
-    return api.state.get(id, "dispute")
-
-
-@route("GET", "/v1/disputes")
-def dispute_list(api: Api, params: dict) -> list:
-    return api.state.all("dispute")
-
-
 @route("POST", "/v1/disputes/{id}/close")
 def dispute_close(api: Api, params: dict, id: str) -> dict:
     dispute = api.state.get(id, "dispute")
@@ -1612,16 +1574,6 @@ def dispute_close(api: Api, params: dict, id: str) -> dict:
     dispute["status"] = "lost"
     api.emit("charge.dispute.closed", dispute, previous)
     return dispute
-
-
-@route("GET", "/v1/reviews/{id}")
-def review_get(api: Api, params: dict, id: str) -> dict:
-    return api.state.get(id, "review")
-
-
-@route("GET", "/v1/reviews")
-def review_list(api: Api, params: dict) -> list:
-    return api.state.all("review")
 
 
 @route("POST", "/v1/reviews/{id}/approve")
