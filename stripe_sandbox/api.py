@@ -827,6 +827,11 @@ def webhook_endpoint_create(api: Api, params: dict) -> dict:
     url = str(need(params, "url"))
     if not re.match(r"^https?://", url):
         raise SandboxError(400, "Invalid URL: the URL must start with http:// or https://", param="url")
+    host = re.sub(r"^https?://(\[[^\]]+\]|[^/:]+).*$", r"\1", url)
+    if host not in ("localhost", "[::1]") and not host.startswith("127."):
+        raise SandboxError(
+            400, "The sandbox delivers webhooks to this machine only (127.0.0.1, localhost).", param="url"
+        )
     events = params.get("enabled_events")
     if not events:
         raise SandboxError(

@@ -519,3 +519,10 @@ def test_coupons_and_plans_fall_through_to_localstripe(sb):
         sb.v1.coupons.retrieve("NOPE")
     control(sb.url, "/_sandbox/reset")
     assert sb.v1.coupons.list().data == []
+
+
+def test_webhooks_only_go_to_this_machine(sb):
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        sb.v1.webhook_endpoints.create({"url": "https://hooks.example.com/x", "enabled_events": ["*"]})
+    assert refused.value.error.param == "url"
+    assert sb.v1.webhook_endpoints.create({"url": "http://localhost:9/x", "enabled_events": ["*"]}).secret

@@ -142,3 +142,12 @@ def test_sampled_reconcile_and_the_drift_page(sandbox, client, people):
     page = client.get("/events/drift/")
     assert page.status_code == 200 and b"No drift" in page.content
     assert DriftReport.objects.count() == 1
+
+
+def test_register_webhook_command(sandbox, settings, capsys):
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:9"  # nothing listens: no delivery is needed here
+    call_command("stripe_register_webhook")
+    assert "http://127.0.0.1:9/stripe/webhook/" in capsys.readouterr().out
+    endpoints = list(gateway().list_all("/v1/webhook_endpoints"))
+    assert [e["url"] for e in endpoints] == ["http://127.0.0.1:9/stripe/webhook/"]
+    assert endpoints[0]["api_version"] == settings.STRIPE_API_VERSION
