@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (1: sync)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -88,6 +89,8 @@ def main() -> None:
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
@@ -144,6 +147,7 @@ def main() -> None:
             events=args.events,
             failures=failures + bare_failures,
             gunicorn_workers=args.workers,
+            gunicorn_threads=args.threads,
             concurrency=args.concurrency,
             database="postgresql" if database_url.startswith("postgres") else "sqlite",
             broker="redis" if env.get("REDIS_URL") else "filesystem",

@@ -88,7 +88,14 @@ def event_receive(*, body: bytes, signature: str | None) -> tuple[StripeEvent | 
             payload = json.loads(body)
         except ValueError:
             raise IntakeError("not_json", "Body is not JSON") from None
-        if not isinstance(payload, dict) or payload.get("object") != "event" or not payload.get("id"):
+        if (
+            not isinstance(payload, dict)
+            or payload.get("object") != "event"
+            or not isinstance(payload.get("id"), str)
+            or not isinstance(payload.get("created"), int)
+            or not isinstance(payload.get("data"), dict)
+            or not isinstance(payload["data"].get("object"), dict)
+        ):
             raise IntakeError("not_an_event", "Body is not a Stripe event")
         if payload.get("api_version") != settings.STRIPE_API_VERSION:
             log.warning(

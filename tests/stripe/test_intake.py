@@ -47,6 +47,8 @@ def test_signed_event_is_stored_once_and_applied(client, django_capture_on_commi
         (b'{"id": "evt_1"}', "t=1,v1=deadbeef", "bad_signature"),
         (b'{"id": "evt_1"}', "garbage", "bad_signature"),
         (b'["a list"]', "sign", "not_an_event"),
+        (b'{"object": "event", "id": "evt_1", "created": "yesterday", "data": {"object": {}}}', "sign", "not_an_event"),
+        (b'{"object": "event", "id": "evt_1", "created": 1, "data": "nothing"}', "sign", "not_an_event"),
     ],
 )
 def test_bad_deliveries_are_400_stored_nowhere_and_counted(client, body, signature, reason):
