@@ -18,12 +18,13 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_portal
 
 ## make test: the whole suite (uses DATABASE_URL / REDIS_URL when set)
+# Tests close connections after each request (the live server's request threads would keep theirs).
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make test-fast: without the slow suites
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+	DATABASE_CONN_MAX_AGE=0 $(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 ## make bench: every benchmark; each prints one JSON line last
 bench: $(STAMP)
