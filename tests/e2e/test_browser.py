@@ -26,6 +26,11 @@ def browser(monkeypatch):
         )
         yield b
         b.close()
+        # ORM calls made while Playwright's loop runs get connections of their own (asgiref's
+        # context-local storage); close them here, or they outlive the test database.
+        from django.db import connections
+
+        connections.close_all()
 
 
 def log_in(page, base: str, username: str) -> None:
