@@ -14,8 +14,8 @@ $(STAMP): requirements.lock
 
 ## make run: the portal with demo data on SQLite + the local Stripe sandbox (prints URL and logins)
 run: $(STAMP)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput -v0
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_portal
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py run_portal
 
 ## make test: the whole suite (uses DATABASE_URL / REDIS_URL when set)
 # Tests close connections after each request (the live server's request threads would keep theirs).

@@ -12,6 +12,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ("name", "country", "billing_email", "stripe_customer_id", "is_enterprise", "created_at")
+    raw_id_fields = ("stripe_customer",)
     list_filter = ("is_enterprise", "country")
     search_fields = ("name", "billing_email", "=stripe_customer_id")
     prepopulated_fields = {"slug": ("name",)}

@@ -13,7 +13,18 @@ class Organisation(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     country = CountryField()
     billing_email = models.EmailField()
-    stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # A real relation to the mirrored customer, so lists join organisations and Stripe data in one
+    # query. No database constraint: the customer row arrives by event, after Stripe created it.
+    stripe_customer = models.OneToOneField(
+        "djstripe.Customer",
+        to_field="id",
+        db_column="stripe_customer_id",
+        db_constraint=False,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="organisation",
+    )
     is_enterprise = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -215,7 +215,7 @@ def main() -> None:
             events = events_from_sandbox(sandbox, args.events)
         from billing.stripe.gateway import gateway
         from billing.stripe.models import EventStatus, StripeEvent
-        from billing.stripe.services import events_process
+        from billing.stripe.processing import events_process
 
         sp.store_events(events)
         from billing.stripe.gateway import gateway as _gw

@@ -31,9 +31,14 @@ INSTALLED_APPS = [
     "accounts",
     "billing.stripe",
     "billing.currencies",
+    "billing.catalog",
     "billing.customers",
+    "billing.subscriptions",
+    "billing.invoices",
     "billing.selfserve",
+    "billing.reports",
     "taxes",
+    "devtools",
 ]
 
 MIDDLEWARE = [
@@ -150,11 +155,13 @@ else:
     _queue_dir = VAR_DIR / "celery" / "queue"
     _queue_dir.mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "celery" / "processed").mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery" / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
         "polling_interval": 0.2,
     }
@@ -165,17 +172,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Queues by the kind of work, so one kind cannot hold up another (a worker per class in the Procfile):
+#   events  - applying Stripe events to the mirror and the reactions to them (latency matters)
+#   stripe  - writes toward Stripe that go through the shared rate limiter (dunning, launches)
+#   reports - long reads: reconciliation, retention, scheduled reports
+#   default - anything else
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.process_event": {"queue": "events"},
-    "billing.stripe.tasks.*": {"queue": "stripe"},
+    "billing.stripe.tasks.drain_events": {"queue": "events"},
+    "billing.stripe.tasks.retry_failed_events": {"queue": "events"},
+    "billing.stripe.tasks.requeue_stale_received": {"queue": "events"},
+    "billing.stripe.tasks.reconcile_mirror": {"queue": "reports"},
+    "billing.stripe.tasks.prune_events": {"queue": "reports"},
 }
+CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "retry-failed-events": {"task": "billing.stripe.tasks.retry_failed_events", "schedule": 60.0},
     "requeue-stale-received": {"task": "billing.stripe.tasks.requeue_stale_received", "schedule": 30.0},
     "reconcile-mirror": {"task": "billing.stripe.tasks.reconcile_mirror", "schedule": 6 * 3600.0},
+    "prune-events": {"task": "billing.stripe.tasks.prune_events", "schedule": 3600.0},
 }
+# Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
+STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
 
 # --- Stripe ---------------------------------------------------------------------------------
 # Pinned: the gateway, the sandbox, the intake and dj-stripe all use exactly this version.

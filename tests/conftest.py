@@ -123,15 +123,41 @@ def sandbox_faults(sandbox):
 @pytest.fixture(autouse=True)
 def _isolated_caches(settings):
     from billing.stripe import gateway as gateway_module
-    from billing.stripe import services
+    from billing.stripe import intake
 
     settings.STRIPE_MAX_RETRIES = 2
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
-    services.forget_webhook_secrets()
+    intake.forget_webhook_secrets()
     gateway_module.reset_gateway()
     yield
-    services.forget_webhook_secrets()
+    intake.forget_webhook_secrets()
     gateway_module.reset_gateway()
+
+
+@pytest.fixture
+def stripe_calls(monkeypatch):
+    """Every request toward Stripe in this test, by our gateway or by any stripe-python caller
+    (dj-stripe's own re-fetches): a list of (method, path). Calls still go through."""
+    from stripe import _api_requestor
+
+    from billing.stripe.gateway import StripeGateway
+
+    calls: list[tuple[str, str]] = []
+    gateway_request = StripeGateway.request
+    sdk_request_raw = _api_requestor._APIRequestor.request_raw
+
+    def counted_gateway(self, method, path, params, **kwargs):
+        calls.append((method.upper(), path))
+        return gateway_request(self, method, path, params, **kwargs)
+
+    def counted_sdk(self, method, url, *args, **kwargs):
+        if not calls or calls[-1] != (method.upper(), url):
+            calls.append((method.upper(), url))
+        return sdk_request_raw(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(StripeGateway, "request", counted_gateway)
+    monkeypatch.setattr(_api_requestor._APIRequestor, "request_raw", counted_sdk)
+    return calls
 
 
 # --- people ---------------------------------------------------------------------------------
@@ -221,7 +247,7 @@ def start_worker(settings, log: Path, concurrency: int = 2):
                 "config",
                 "worker",
                 "-Q",
-                "default,events,stripe",
+                settings.CELERY_QUEUES_ALL,
                 "--concurrency",
                 str(concurrency),
                 "--loglevel",

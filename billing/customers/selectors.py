@@ -2,41 +2,75 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 
 from accounts.models import Organisation
+from billing.reports.metrics import subscription_mrr
+from billing.stripe import accessors
 
 
 def customer_search(*, query: str = "", country: str = "") -> QuerySet[Customer]:
-    customers = Customer.objects.filter(livemode__isnull=False).order_by("-created", "-djstripe_id")
-    query = query.strip()
-    if query:
-        if query.startswith("cus_"):
-            customers = customers.filter(id=query)
-        else:
-            org_ids = Organisation.objects.filter(name__icontains=query).values("stripe_customer_id")
-            customers = customers.filter(
-                Q(email__icontains=query) | Q(stripe_data__name__icontains=query) | Q(id__in=org_ids)
-            )
-    if country:
-        customers = customers.filter(stripe_data__address__country=country.upper())
-    return customers.prefetch_related(
-        Prefetch("subscriptions", queryset=Subscription.objects.order_by("-created"), to_attr="subscription_list")
+    return (
+        Customer.mirror.real()
+        .search(query)
+        .in_country(country)
+        .select_related("organisation")
+        .with_subscriptions()
+        .newest_first()
     )
 
 
-def organisations_by_customer(customers: list[Customer]) -> dict[str, Organisation]:
-    ids = [c.id for c in customers]
-    return {o.stripe_customer_id: o for o in Organisation.objects.filter(stripe_customer_id__in=ids)}
+@dataclass
+class CustomerRow:
+    customer: Customer
+    organisation: Organisation | None
+    country: str | None
+    subscription: Subscription | None
+    mrr: int
+    currency: str | None
+
+
+def customer_rows(customers: list[Customer]) -> list[CustomerRow]:
+    """One row per customer of a page from `customer_search` (already joined and prefetched)."""
+    rows = []
+    for customer in customers:
+        subscriptions = customer.subscription_list
+        latest = subscriptions[0] if subscriptions else None
+        rows.append(
+            CustomerRow(
+                customer=customer,
+                organisation=_organisation_of(customer),
+                country=accessors.customer_country(customer),
+                subscription=latest,
+                mrr=sum(subscription_mrr(s) for s in subscriptions),
+                currency=(latest.stripe_data.get("currency") if latest else None)
+                or customer.stripe_data.get("currency"),
+            )
+        )
+    return rows
+
+
+def _organisation_of(customer: Customer) -> Organisation | None:
+    try:
+        return customer.organisation
+    except Organisation.DoesNotExist:
+        return None
 
 
 def customer_detail(*, customer_id: str) -> dict:
-    customer = Customer.objects.get(id=customer_id)
+    customer = Customer.objects.select_related("organisation").get(id=customer_id)
+    subscriptions = list(Subscription.mirror.for_customer(customer.id).order_by("-created"))
     return {
         "customer": customer,
-        "organisation": Organisation.objects.filter(stripe_customer_id=customer.id).first(),
-        "subscriptions": list(Subscription.objects.filter(customer_id=customer.id).order_by("-created")),
-        "invoices": list(Invoice.objects.filter(customer_id=customer.id).order_by("-created")[:50]),
-        "payment_methods": list(PaymentMethod.objects.filter(customer_id=customer.id).order_by("-created")),
+        "organisation": _organisation_of(customer),
+        "subscriptions": subscriptions,
+        "subscription_rows": [
+            {"subscription": s, "period_end": accessors.subscription_period_end(s), "mrr": subscription_mrr(s)}
+            for s in subscriptions
+        ],
+        "invoices": list(Invoice.mirror.for_customer(customer.id).order_by("-created")[:50]),
+        "payment_methods": list(PaymentMethod.mirror.for_customer(customer.id).order_by("-created")),
     }

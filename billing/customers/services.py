@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from accounts.audit import audit
 from accounts.models import Organisation
-from accounts.services import audit
 from billing.stripe import mirror
 from billing.stripe.gateway import gateway
 from billing.stripe.idempotency import key_for
@@ -41,4 +41,30 @@ def customer_create(
         if write_through:
             mirror.apply_object(customer)
         audit(actor, "customer.create", organisation, stripe_customer_id=customer["id"])
+    return customer
+
+
+def setup_intent_create(*, organisation: Organisation, method_type: str, request_key: str, actor=None) -> dict:
+    """Start collecting a payment method off-session; the browser confirms it with Stripe.js."""
+    if not organisation.stripe_customer_id:
+        raise ValueError(f"{organisation.name} has no Stripe customer yet")
+    setup = gateway().post(
+        "/v1/setup_intents",
+        {"customer": organisation.stripe_customer_id, "usage": "off_session", "payment_method_types": [method_type]},
+        idempotency_key=key_for("setup_intent.create", organisation, request_key),
+    )
+    audit(actor, "setup_intent.create", organisation, setup_intent=setup["id"], method_type=method_type)
+    return setup
+
+
+def customer_set_default_payment_method(*, organisation: Organisation, payment_method_id: str, actor=None) -> dict:
+    """The method new invoices of this customer are charged to (a subscription's own default wins)."""
+    customer = gateway().post(
+        f"/v1/customers/{organisation.stripe_customer_id}",
+        {"invoice_settings": {"default_payment_method": payment_method_id}},
+        idempotency_key=key_for("customer.default_payment_method", organisation, payment_method_id),
+    )
+    with transaction.atomic():
+        mirror.apply_object(customer)
+        audit(actor, "customer.default_payment_method", organisation, payment_method=payment_method_id)
     return customer

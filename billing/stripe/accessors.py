@@ -57,30 +57,6 @@ def subscription_is_live(subscription: Any) -> bool:
     return _data(subscription).get("status") in ("active", "trialing", "past_due")
 
 
-def item_monthly_amount(item: dict) -> int:
-    """An item's recurring amount normalised to one month, in minor units (yearly / 12, rounded)."""
-    price = item.get("price") or {}
-    unit = price.get("unit_amount") or 0
-    quantity = item.get("quantity") or 1
-    recurring = price.get("recurring") or {}
-    interval, count = recurring.get("interval"), recurring.get("interval_count") or 1
-    total = unit * quantity
-    if interval == "year":
-        return round(total / (12 * count))
-    if interval == "week":
-        return round(total * 52 / (12 * count))
-    if interval == "day":
-        return round(total * 365 / (12 * count))
-    return round(total / count)
-
-
-def subscription_mrr(subscription: Any) -> int:
-    data = _data(subscription)
-    if data.get("status") not in ("active", "past_due"):
-        return 0
-    return sum(item_monthly_amount(item) for item in (data.get("items") or {}).get("data", []))
-
-
 def customer_country(customer: Any) -> str | None:
     address = _data(customer).get("address") or {}
     return address.get("country")

@@ -16,7 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from djstripe import models as dj
 
-from billing.currencies.money import format_money
+from billing.money import format_money
 from billing.stripe.models import IntakeRejection, ObjectVersion, StripeEvent, WebhookEndpoint
 
 

@@ -8,16 +8,14 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import finance_required
 from accounts.models import StaffRole
-from accounts.services import audit
-from billing.stripe import services
-from billing.stripe.models import DriftReport, EventStatus, IntakeRejection, StripeEvent
+from billing.stripe import selectors, services
+from billing.stripe.models import EventStatus, StripeEvent
 
 
 def _parse_date(value: str) -> dt.date | None:
@@ -30,24 +28,17 @@ def _parse_date(value: str) -> dt.date | None:
 @finance_required()
 def event_list(request: HttpRequest) -> HttpResponse:
     filters = {key: request.GET.get(key, "").strip()[:255] for key in ("type", "status", "object", "date")}
-    events = StripeEvent.objects.defer("payload")
-    if filters["type"]:
-        events = events.filter(type__startswith=filters["type"])
-    if filters["status"] in EventStatus.values:
-        events = events.filter(status=filters["status"])
-    if filters["object"]:
-        events = events.filter(object_id=filters["object"])
     day = _parse_date(filters["date"])
-    if day:
-        start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-        events = events.filter(created__gte=start, created__lt=start + dt.timedelta(days=1))
-    page = Paginator(events.order_by("-created", "-id"), 50).get_page(request.GET.get("page"))
+    events = selectors.event_search(
+        type_prefix=filters["type"], status=filters["status"], object_id=filters["object"], day=day
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
     context = {
         "page_obj": page,
         "filters": filters,
         "statuses": EventStatus.choices,
-        "needing_attention": StripeEvent.objects.needing_attention().count(),
-        "rejections": IntakeRejection.objects.order_by("-day", "reason")[:10],
+        "needing_attention": selectors.events_needing_attention_count(),
+        "rejections": selectors.recent_rejections(),
         "querystring": urlencode({k: v for k, v in filters.items() if v}),
         "bad_date": bool(filters["date"]) and day is None,
     }
@@ -68,20 +59,12 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
 @finance_required(StaffRole.admin)
 def event_replay(request: HttpRequest) -> HttpResponse:
     event_id = request.POST.get("event_id", "")
-    with transaction.atomic():
-        if event_id:
-            get_object_or_404(StripeEvent, pk=event_id)
-            count = services.event_replay(event_ids=[event_id])
-        else:
-            ids = list(StripeEvent.objects.needing_attention().values_list("pk", flat=True)[:10_000])
-            count = services.event_replay(event_ids=ids)
-        audit(
-            request.user,
-            "stripe_event.replay",
-            object_type="billing_stripe.stripeevent",
-            object_id=event_id or "all-failed",
-            count=count,
-        )
+    if event_id:
+        get_object_or_404(StripeEvent, pk=event_id)
+        ids = [event_id]
+    else:
+        ids = selectors.failed_event_ids()
+    count = services.event_replay(event_ids=ids, actor=request.user)
     messages.success(request, f"{count} event{'s' if count != 1 else ''} queued for replay.")
     return redirect(request.POST.get("next") or "stripe_events:list")
 
@@ -89,5 +72,8 @@ def event_replay(request: HttpRequest) -> HttpResponse:
 @finance_required()
 def drift_report(request: HttpRequest) -> HttpResponse:
     """The last reconciliation of the mirror against Stripe."""
-    report = DriftReport.objects.first()
-    return render(request, "stripe_events/drift.html", {"report": report, "history": DriftReport.objects.all()[:10]})
+    return render(
+        request,
+        "stripe_events/drift.html",
+        {"report": selectors.latest_drift_report(), "history": selectors.drift_history()},
+    )

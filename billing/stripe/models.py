@@ -76,11 +76,12 @@ class ObjectVersion(models.Model):
 class WebhookEndpoint(models.Model):
     """An endpoint the portal registered with Stripe (or the sandbox) and the secret it signs with."""
 
-    stripe_id = models.CharField(max_length=255, unique=True)
+    # Empty until Stripe answered: the row exists first so the create call's idempotency key is ours.
+    stripe_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     url = models.URLField(max_length=500)
     api_base = models.CharField(max_length=255)
     api_version = models.CharField(max_length=64)
-    secret = models.CharField(max_length=255)
+    secret = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

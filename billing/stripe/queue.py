@@ -16,9 +16,12 @@ import datetime as dt
 import threading
 import time
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+
+from billing.stripe.models import EventStatus, StripeEvent
 
 DEBOUNCE = 0.2
 LEASE = dt.timedelta(minutes=5)
@@ -31,11 +34,26 @@ def uses_table_queue() -> bool:
     return connection.vendor == "postgresql" and not settings.CELERY_TASK_ALWAYS_EAGER
 
 
-def enqueue(event_id: str) -> None:
-    from billing.stripe.tasks import process_event
+PROCESS_EVENT = "billing.stripe.tasks.process_event"
+DRAIN_EVENTS = "billing.stripe.tasks.drain_events"
 
+
+def send(task_name: str, *args, countdown: float | None = None, **kwargs) -> None:
+    """Send a Celery task by its name, so nothing needs to import `tasks.py` (routing still applies).
+
+    Under CELERY_TASK_ALWAYS_EAGER (debugging) the registered task runs here and now, as `delay` would.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        if task_name not in current_app.tasks:
+            current_app.loader.import_default_modules()  # autodiscovery, as a worker does at start
+        current_app.tasks[task_name].apply(args=args, kwargs=kwargs, throw=True)
+        return
+    current_app.send_task(task_name, args=args, kwargs=kwargs, countdown=countdown)
+
+
+def enqueue(event_id: str) -> None:
     if not uses_table_queue():
-        process_event.delay(event_id)
+        send(PROCESS_EVENT, event_id)
         return
     wake()
 
@@ -43,28 +61,24 @@ def enqueue(event_id: str) -> None:
 def wake() -> None:
     """Make sure a drain runs soon: now if none was started in the last DEBOUNCE s, else once after it."""
     global _last_wake, _trailing_until
-    from billing.stripe.tasks import drain_events
-
     now = time.monotonic()
     with _lock:
         if now - _last_wake >= DEBOUNCE:
             _last_wake = now
-            send = "now"
+            when = "now"
         elif now >= _trailing_until:
             _trailing_until = now + DEBOUNCE
-            send = "later"
+            when = "later"
         else:
             return
-    if send == "now":
-        drain_events.delay()
+    if when == "now":
+        send(DRAIN_EVENTS)
     else:
-        drain_events.apply_async(countdown=DEBOUNCE)
+        send(DRAIN_EVENTS, countdown=DEBOUNCE)
 
 
 def claim_batch(size: int) -> list[str]:
     """Take up to `size` received events for this worker (others skip them), oldest first."""
-    from billing.stripe.models import EventStatus, StripeEvent
-
     table = connection.ops.quote_name(StripeEvent._meta.db_table)
     lease_until = StripeEvent._meta.get_field("next_attempt_at").get_db_prep_save(timezone.now() + LEASE, connection)
     with transaction.atomic(), connection.cursor() as cursor:

@@ -1,12 +1,22 @@
-from celery import shared_task
+"""Celery tasks of the gateway app: a few lines each; the work is in processing, sync and services.
 
-from billing.stripe import queue, services
-from billing.stripe.models import StripeEvent
+Queues (config/settings.py CELERY_TASK_ROUTES): `events` for applying events, `reports` for the
+long reconciliation and retention jobs, so neither can hold up the other.
+"""
+
+import datetime as dt
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from billing.stripe import processing, queue, services, sync
+from billing.stripe.models import EventStatus, StripeEvent
 
 
 @shared_task(acks_late=True)
 def process_event(event_id: str) -> str:
-    return services.event_process(event_id=event_id)
+    return processing.event_process(event_id=event_id)
 
 
 @shared_task(acks_late=True)
@@ -15,7 +25,7 @@ def drain_events(batch: int = 200) -> int:
     done = 0
     while True:
         ids = queue.claim_batch(batch)
-        services.events_process(event_ids=ids)
+        processing.events_process(event_ids=ids)
         done += len(ids)
         if len(ids) < batch:
             return done
@@ -25,7 +35,7 @@ def drain_events(batch: int = 200) -> int:
 def retry_failed_events(limit: int = 500) -> int:
     """Beat: re-enqueue failed events whose backoff has passed, a bounded batch per run."""
     due = list(StripeEvent.objects.due_for_retry().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    StripeEvent.objects.filter(pk__in=due).update(status="received", next_attempt_at=None)
+    StripeEvent.objects.filter(pk__in=due).update(status=EventStatus.received, next_attempt_at=None)
     for event_id in due:
         queue.enqueue(event_id)
     return len(due)
@@ -35,12 +45,6 @@ def retry_failed_events(limit: int = 500) -> int:
 def requeue_stale_received(older_than_seconds: int = 60, limit: int = 5000) -> int:
     """Beat: nothing waits forever. Events whose wake-up was lost, or whose worker died holding
     them (lease run out), go back to the queue."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from billing.stripe.models import EventStatus
-
     now = timezone.now()
     expired = StripeEvent.objects.filter(status=EventStatus.processing, next_attempt_at__lt=now)
     released = expired.update(status=EventStatus.received, next_attempt_at=None)
@@ -50,7 +54,7 @@ def requeue_stale_received(older_than_seconds: int = 60, limit: int = 5000) -> i
     if queue.uses_table_queue():
         waiting = stale.count() + released
         if waiting:
-            drain_events.delay()
+            queue.send(queue.DRAIN_EVENTS)
         return waiting
     ids = list(stale.values_list("pk", flat=True)[:limit])
     for event_id in ids:
@@ -61,6 +65,10 @@ def requeue_stale_received(older_than_seconds: int = 60, limit: int = 5000) -> i
 @shared_task(acks_late=True, time_limit=3600, soft_time_limit=3500)
 def reconcile_mirror(sample: int = 200, repair: bool = False) -> int:
     """Beat: compare a sample of every type with Stripe and write a drift report."""
-    from billing.stripe import sync
-
     return sync.reconcile(sample=sample, repair=repair).pk
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+def prune_events(batch: int = 5_000, max_batches: int = 200) -> dict[str, int]:
+    """Beat: keep applied events for STRIPE_EVENT_RETENTION_DAYS; bounded work per run."""
+    return services.events_prune(keep_days=settings.STRIPE_EVENT_RETENTION_DAYS, batch=batch, max_batches=max_batches)

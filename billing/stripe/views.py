@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.stripe import services
+from billing.stripe import intake
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 def webhook(request: HttpRequest) -> JsonResponse:
     """Stripe's deliveries: verify, store once, answer at once; a worker applies it."""
     try:
-        event, is_new = services.event_receive(body=request.body, signature=request.headers.get("Stripe-Signature"))
-    except services.IntakeError as error:
+        event, is_new = intake.event_receive(body=request.body, signature=request.headers.get("Stripe-Signature"))
+    except intake.IntakeError as error:
         log.info("webhook refused: %s", error.reason)
         return JsonResponse({"error": {"type": error.reason, "message": error.message}}, status=400)
     return JsonResponse({"received": True, "duplicate": not is_new})

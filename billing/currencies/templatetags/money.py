@@ -1,6 +1,6 @@
 from django import template
 
-from billing.currencies.money import format_money
+from billing.money import format_money
 
 register = template.Library()
 

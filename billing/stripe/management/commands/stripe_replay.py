@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.stripe import services
+from billing.stripe import processing, services
 from billing.stripe.models import StripeEvent
 
 
@@ -23,6 +23,6 @@ class Command(BaseCommand):
         if now:
             for event_id in event_ids:
                 StripeEvent.objects.filter(pk=event_id).update(status="received")
-                self.stdout.write(f"{event_id}: {services.event_process(event_id=event_id)}")
+                self.stdout.write(f"{event_id}: {processing.event_process(event_id=event_id)}")
         else:
             self.stdout.write(f"{services.event_replay(event_ids=event_ids)} event(s) queued")

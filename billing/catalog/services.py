@@ -1,0 +1,70 @@
+"""Writes toward Stripe for what is sold: products and their prices. Finance admins only (views
+check); each call keyed by the product's key or the price's lookup key, written through to the
+mirror and audited."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.audit import audit
+from billing.stripe import mirror
+from billing.stripe.gateway import gateway
+from billing.stripe.idempotency import key_for
+
+
+def product_create(
+    *, key: str, name: str, actor=None, tax_code: str | None = None, metadata: dict | None = None
+) -> dict:
+    """Create the product `key` (our plan key, kept in metadata.plan) once."""
+    params: dict = {"name": name, "metadata": {"plan": key, **(metadata or {})}}
+    if tax_code:
+        params["tax_code"] = tax_code
+    product = gateway().post("/v1/products", params, idempotency_key=key_for("product.create", f"plan:{key}"))
+    with transaction.atomic():
+        mirror.apply_object(product)
+        audit(actor, "product.create", object_type="djstripe.product", object_id=product["id"], plan=key, name=name)
+    return product
+
+
+def price_create(
+    *,
+    product_id: str,
+    currency: str,
+    unit_amount: int,
+    interval: str,
+    lookup_key: str,
+    nickname: str = "",
+    actor=None,
+    metadata: dict | None = None,
+    tax_behavior: str | None = None,
+) -> dict:
+    """Create a recurring per-seat price once per lookup key (Stripe keeps lookup keys unique)."""
+    if interval not in ("month", "year"):
+        raise ValueError(f"interval must be month or year, not {interval!r}")
+    if not isinstance(unit_amount, int) or unit_amount < 0:
+        raise ValueError("unit_amount is a whole number of minor units, at least 0")
+    params: dict = {
+        "product": product_id,
+        "currency": currency.lower(),
+        "unit_amount": unit_amount,
+        "recurring": {"interval": interval},
+        "lookup_key": lookup_key,
+        "nickname": nickname,
+        "metadata": metadata or {},
+    }
+    if tax_behavior:
+        params["tax_behavior"] = tax_behavior
+    price = gateway().post("/v1/prices", params, idempotency_key=key_for("price.create", f"lookup:{lookup_key}"))
+    with transaction.atomic():
+        mirror.apply_object(price)
+        audit(
+            actor,
+            "price.create",
+            object_type="djstripe.price",
+            object_id=price["id"],
+            lookup_key=lookup_key,
+            currency=currency.lower(),
+            unit_amount=unit_amount,
+            interval=interval,
+        )
+    return price

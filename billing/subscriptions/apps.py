@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SubscriptionsConfig(AppConfig):
+    name = "billing.subscriptions"
+    label = "billing_subscriptions"
+    verbose_name = "Subscriptions"

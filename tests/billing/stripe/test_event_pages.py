@@ -1,0 +1,101 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from billing.stripe import processing
+from billing.stripe.models import EventStatus, StripeEvent
+from tests import stripe_payloads as sp
+from tests.pages import login
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(evt: dict, status: str = EventStatus.applied, error: str = "") -> StripeEvent:
+    obj = evt["data"]["object"]
+    return StripeEvent.objects.create(
+        id=evt["id"],
+        type=evt["type"],
+        api_version=evt["api_version"],
+        created=dt.datetime.fromtimestamp(evt["created"], dt.UTC),
+        object_type=obj["object"],
+        object_id=obj["id"],
+        payload=evt,
+        status=status,
+        last_error=error,
+    )
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 302), ("owner", 403), ("support", 200), ("admin", 200)])
+def test_event_list_access(client, people, who, status):
+    login(client, getattr(people, who) if who else None)
+    assert client.get(reverse("stripe_events:list")).status_code == status
+
+
+def test_filters_by_type_status_object_and_date(client, people):
+    stored(sp.event(sp.customer("cus_f1"), "customer.created", created=1_760_000_000))
+    stored(
+        sp.event(sp.invoice("in_f1"), "invoice.paid", created=1_760_100_000), status=EventStatus.failed, error="boom"
+    )
+    login(client, people.analyst)
+    url = reverse("stripe_events:list")
+    assert b"in_f1" in client.get(url, {"type": "invoice."}).content
+    assert b"cus_f1" not in client.get(url, {"type": "invoice."}).content
+    assert b"cus_f1" not in client.get(url, {"status": "failed"}).content
+    assert b"in_f1" in client.get(url, {"object": "in_f1"}).content
+    day = dt.datetime.fromtimestamp(1_760_000_000, dt.UTC).date().isoformat()
+    assert b"cus_f1" in client.get(url, {"date": day}).content
+    assert b'in_f1"' not in client.get(url, {"date": day}).content
+    bad = client.get(url, {"date": "yesterday"})
+    assert bad.status_code == 200 and b"is not a date" in bad.content
+
+
+def test_event_detail_shows_the_payload(client, people):
+    evt = stored(sp.event(sp.customer("cus_d1", email="shown@x.example"), "customer.created"))
+    login(client, people.support)
+    page = client.get(reverse("stripe_events:detail", args=[evt.pk]))
+    assert b"shown@x.example" in page.content
+    assert client.get(reverse("stripe_events:detail", args=["evt_nope"])).status_code == 404
+
+
+def test_only_finance_admins_replay(client, people, settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    evt = stored(sp.event(sp.customer("cus_r1"), "customer.created"), status=EventStatus.dead, error="x")
+    login(client, people.analyst)
+    assert client.post(reverse("stripe_events:replay"), {"event_id": evt.pk}).status_code == 403
+    login(client, people.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("stripe_events:replay"), {})
+    assert response.status_code == 302
+    assert StripeEvent.objects.get(pk=evt.pk).status == EventStatus.applied
+    from accounts.models import AuditLog
+
+    assert AuditLog.objects.filter(action="stripe_event.replay", actor=people.admin).exists()
+
+
+def test_failures_are_recorded_retried_with_backoff_then_dead_lettered(monkeypatch):
+    evt = stored(sp.event(sp.customer("cus_x"), "customer.created"), status=EventStatus.received)
+
+    def explode(payload, writer=None):
+        raise ValueError("mirror unavailable")
+
+    monkeypatch.setattr("billing.stripe.mirror.apply_event", explode)
+    delays = []
+    for _ in range(processing.MAX_ATTEMPTS):
+        StripeEvent.objects.filter(pk=evt.pk).update(status=EventStatus.received)
+        status = processing.event_process(event_id=evt.pk)
+        event = StripeEvent.objects.get(pk=evt.pk)
+        if event.next_attempt_at:
+            delays.append(round((event.next_attempt_at - event.processed_at).total_seconds()))
+    assert status == EventStatus.dead
+    assert event.attempts == processing.MAX_ATTEMPTS and "mirror unavailable" in event.last_error
+    assert delays == sorted(delays) and delays[0] == 30
+
+
+def test_replay_command(capsys):
+    evt = stored(sp.event(sp.customer("cus_cmd"), "customer.created"), status=EventStatus.failed)
+    from django.core.management import call_command
+
+    call_command("stripe_replay", evt.pk, "--now")
+    assert StripeEvent.objects.get(pk=evt.pk).status == EventStatus.applied
+    assert "applied" in capsys.readouterr().out

@@ -1,0 +1,56 @@
+import datetime as dt
+import time
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import AuditLog, Membership, Organisation, StaffProfile
+from billing.stripe.gateway import gateway
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", verbosity=0)  # the whole demo: 64 organisations, every combination
+    assert Organisation.objects.count() == 64
+    assert len({o.country.code for o in Organisation.objects.all()}) == 16
+    assert StaffProfile.objects.count() == 3 and Membership.objects.count() == 64
+    client = gateway()
+    prices = list(client.list_all("/v1/prices"))
+    assert {p["currency"] for p in prices} >= {"usd", "eur", "gbp", "jpy", "krw", "kwd"}
+    assert {p["recurring"]["interval"] for p in prices} == {"month", "year"}
+    subs = list(client.list_all("/v1/subscriptions", status="all"))
+    statuses = {s["status"] for s in subs}
+    assert {"active", "trialing", "past_due", "canceled"} <= statuses, statuses
+    assert any(s["cancel_at_period_end"] for s in subs)
+    kinds = {
+        pm["type"]
+        for c in client.list_all("/v1/customers")
+        for pm in client.list_all(f"/v1/customers/{c['id']}/payment_methods")
+    }
+    assert kinds >= {"card", "us_bank_account", "sepa_debit"}
+    # History: a year of it, ending today, nothing in the future.
+    invoices = list(client.list_all("/v1/invoices"))
+    created = [i["created"] for i in invoices]
+    now = time.time()
+    assert max(created) <= now
+    assert now - min(created) > 330 * 86400
+    months = {dt.datetime.fromtimestamp(c, dt.UTC).strftime("%Y-%m") for c in created}
+    assert len(months) >= 12
+    # The services did the writes, and audited them.
+    assert AuditLog.objects.filter(action="subscription.create").count() >= 60
+    assert AuditLog.objects.filter(action="customer.create").count() == 64
+    assert (tmp_path / "demo_logins.json").exists()
+    # A second run changes nothing: every call carries the same idempotency key.
+    call_command("seed_demo", verbosity=0)
+    assert len(list(client.list_all("/v1/subscriptions", status="all"))) == len(subs)
+
+
+def test_seed_refuses_a_live_key(settings):
+    from django.core.management import CommandError
+
+    settings.STRIPE_USES_SANDBOX = False
+    settings.STRIPE_SECRET_KEY = "sk_live_x"
+    with pytest.raises(CommandError, match="test-mode"):
+        call_command("seed_demo", verbosity=0)
