@@ -1,14 +1,17 @@
 """The sandbox's own routes beside Stripe's: health, reset, faults, disputes/reviews/early fraud
-warnings on demand, the hosted invoice page and PDF, and the Stripe.js stand-in."""
+warnings on demand, the hosted invoice page and PDF (behind each invoice's secret token), and the
+Stripe.js stand-in."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from pathlib import Path
 
 from aiohttp import web
 
 from .core import SandboxError, copy_of, make, new_id
+from .engine.invoicing import DOCUMENT_TOKEN
 from .engine.payments import open_dispute, open_review
 from .routing import public
 from .wire import error_response
@@ -89,10 +92,16 @@ def add_control_routes(app: web.Application, sandbox) -> None:
             sandbox.emit("radar.early_fraud_warning.created", warning)
         return web.json_response(warning)
 
-    async def invoice_page(request):
+    def invoice_for(request) -> dict:
+        """The invoice of a hosted page or PDF URL: its id and its secret token must both match, else 404."""
         invoice = state.objects.get(request.match_info["id"])
-        if not invoice or invoice["object"] != "invoice":
+        token = invoice.get(DOCUMENT_TOKEN) if invoice and invoice["object"] == "invoice" else None
+        if not token or not hmac.compare_digest(token.encode(), request.match_info["token"].encode()):
             raise web.HTTPNotFound()
+        return invoice
+
+    async def invoice_page(request):
+        invoice = invoice_for(request)
         rows = "".join(
             f"<tr><td>{line['description']}</td><td style='text-align:right'>{line['amount']}</td></tr>"
             for line in invoice["lines"]["data"]
@@ -102,15 +111,13 @@ def add_control_routes(app: web.Application, sandbox) -> None:
             f"<body style='font-family:sans-serif;max-width:640px;margin:2rem auto'>"
             f"<h1>Invoice {invoice['number'] or invoice['id']}</h1><p>Status: {invoice['status']} · "
             f"{invoice['currency'].upper()} {invoice['amount_due']} (minor units)</p>"
-            f"<table style='width:100%'>{rows}</table><p><a href='{invoice['id']}/pdf'>PDF</a></p>"
+            f"<table style='width:100%'>{rows}</table><p><a href='{invoice['invoice_pdf']}'>PDF</a></p>"
             f"<p style='color:#888'>Stripe sandbox — not a real invoice.</p></body>"
         )
         return web.Response(text=html, content_type="text/html")
 
     async def invoice_pdf(request):
-        invoice = state.objects.get(request.match_info["id"])
-        if not invoice or invoice["object"] != "invoice":
-            raise web.HTTPNotFound()
+        invoice = invoice_for(request)
         return web.Response(
             body=pdf(
                 f"Invoice {invoice['number'] or invoice['id']} - "
@@ -132,8 +139,8 @@ def add_control_routes(app: web.Application, sandbox) -> None:
     app.router.add_post("/_sandbox/charges/{id}/dispute", dispute)
     app.router.add_post("/_sandbox/charges/{id}/review", review)
     app.router.add_post("/_sandbox/charges/{id}/early_fraud_warning", early_fraud_warning)
-    app.router.add_get("/_sandbox/invoices/{id}", invoice_page)
-    app.router.add_get("/_sandbox/invoices/{id}/pdf", invoice_pdf)
+    app.router.add_get("/_sandbox/invoices/{id}/{token}", invoice_page)  # engine.invoicing.document_path
+    app.router.add_get("/_sandbox/invoices/{id}/{token}/pdf", invoice_pdf)
     app.router.add_get("/v3/stripe.js", stripe_js)
     app.router.add_get("/v3/", stripe_js)
 

@@ -3,9 +3,15 @@ the lines of a subscription period."""
 
 from __future__ import annotations
 
+import secrets
+
 from ..core import SandboxError, make, new_id
 from ..routing import Api, as_int, need
 from .collection import mark_paid
+
+# A finalized invoice's secret for its hosted page and PDF URLs; private (`_`), so never in API
+# answers or events, but kept with the invoice in the state file.
+DOCUMENT_TOKEN = "_document_token"
 
 
 def invoice_line(
@@ -222,6 +228,15 @@ def retotal(invoice: dict) -> None:
     invoice.update(amount_due=due, amount_remaining=due - invoice["amount_paid"])
 
 
+def document_path(invoice: dict) -> str:
+    """The path of a finalized invoice's hosted page (`…/pdf` for its PDF): its id and its secret token.
+
+    Like Stripe's `hosted_invoice_url` and `invoice_pdf`, the URL is unguessable: whoever has the
+    invoice object can open it, whoever only knows the `in_…` id cannot.
+    """
+    return f"/_sandbox/invoices/{invoice['id']}/{invoice[DOCUMENT_TOKEN]}"
+
+
 def finalize_invoice(api: Api, invoice: dict) -> dict:
     if invoice["status"] != "draft":
         raise SandboxError(
@@ -236,12 +251,13 @@ def finalize_invoice(api: Api, invoice: dict) -> dict:
     customer["next_invoice_sequence"] = sequence + 1
     if invoice["total"] < 0:  # a net credit goes to the customer's balance
         customer["balance"] = (customer.get("balance") or 0) + invoice["total"]
+    invoice[DOCUMENT_TOKEN] = secrets.token_urlsafe(24)
     invoice.update(
         status="open",
         number=f"{customer['invoice_prefix']}-{sequence:04d}",
         effective_at=now,
-        hosted_invoice_url=f"{api.base_url}/_sandbox/invoices/{invoice['id']}",
-        invoice_pdf=f"{api.base_url}/_sandbox/invoices/{invoice['id']}/pdf",
+        hosted_invoice_url=f"{api.base_url}{document_path(invoice)}",
+        invoice_pdf=f"{api.base_url}{document_path(invoice)}/pdf",
         ending_balance=customer.get("balance") or 0,
     )
     invoice["status_transitions"]["finalized_at"] = now
