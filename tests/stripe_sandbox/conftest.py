@@ -1,4 +1,7 @@
-"""The sandbox as a separate process, driven through Stripe's official SDK (no Django needed)."""
+"""The sandbox as a separate process, driven through Stripe's official SDK (no Django needed).
+
+Shared by the test modules: `control` (the sandbox's own routes), `catalog` and `customer_with_card`.
+"""
 
 import json
 import threading
@@ -18,6 +21,28 @@ def control(url: str, path: str, body: dict | None = None) -> dict:
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read() or b"{}")
+
+
+def catalog(sb, currency="usd", amount=875, interval="month"):
+    product = sb.v1.products.create({"name": "Pro"})
+    return sb.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": currency,
+            "unit_amount": amount,
+            "recurring": {"interval": interval},
+            "lookup_key": f"pro_{interval}_{currency}",
+        }
+    )
+
+
+def customer_with_card(sb, token="pm_card_visa", **extra):
+    customer = sb.v1.customers.create({"email": "billing@acme.example", "name": "Acme", **extra})
+    seti = sb.v1.setup_intents.create(
+        {"customer": customer.id, "payment_method": token, "confirm": True, "usage": "off_session"}
+    )
+    sb.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": seti.payment_method}})
+    return customer, seti.payment_method
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
-"""Money movements: payment methods and their test numbers, payments, invoices, subscriptions, clocks."""
+"""Payment methods and payments: Stripe's test cards, tokens, bank accounts and IBANs and how each
+behaves; creating and attaching payment methods, mandates; charging (a PaymentIntent and its Charge),
+disputes and Radar reviews."""
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
+import time
 
-from .core import SandboxError, State, copy_of, make, new_id
+from ..core import SandboxError, State, copy_of, make, new_id
+from ..routing import Api, public
 
 # Stripe's test cards (https://docs.stripe.com/testing): number -> (brand, behaviour)
 CARDS = {
@@ -62,27 +64,6 @@ DECLINES = {
 def card_error(behaviour: str, **extra) -> SandboxError:
     code, decline_code, message = DECLINES[behaviour]
     return SandboxError(402, message, type="card_error", code=code, decline_code=decline_code, **extra)
-
-
-def add_months(ts: int, months: int) -> int:
-    when = dt.datetime.fromtimestamp(ts, dt.UTC)
-    month = when.month - 1 + months
-    year = when.year + month // 12
-    month = month % 12 + 1
-    day = min(when.day, calendar.monthrange(year, month)[1])
-    return int(when.replace(year=year, month=month, day=day).timestamp())
-
-
-def period_end(start: int, recurring: dict) -> int:
-    count = int(recurring.get("interval_count") or 1)
-    interval = recurring.get("interval")
-    if interval == "year":
-        return add_months(start, 12 * count)
-    if interval == "month":
-        return add_months(start, count)
-    if interval == "week":
-        return start + 7 * 86400 * count
-    return start + 86400 * count
 
 
 # --- payment methods ------------------------------------------------------------------------
@@ -210,13 +191,17 @@ def resolve_payment_method(state: State, value: str, now: int) -> dict:
     return state.get(value, "payment_method", param="payment_method")
 
 
-def public(obj: dict) -> dict:
-    """An object as returned to clients: without the sandbox's private `_` keys."""
-    if isinstance(obj, dict):
-        return {k: public(v) for k, v in obj.items() if not k.startswith("_")}
-    if isinstance(obj, list):
-        return [public(v) for v in obj]
-    return obj
+def attach_payment_method(api: Api, value: str, customer: dict) -> dict:
+    """Attach a pm_… id (or a test token, which makes a new PaymentMethod) to `customer`."""
+    pm = resolve_payment_method(api.state, value, api.state.now(customer["id"]))
+    if pm.get("customer") and pm["customer"] != customer["id"]:
+        raise SandboxError(
+            400, "This PaymentMethod is already attached to another customer.", code="payment_method_unexpected_state"
+        )
+    pm["customer"] = customer["id"]
+    api.state.dirty = True
+    api.emit("payment_method.attached", pm)
+    return pm
 
 
 def mandate_for(state: State, pm: dict, customer_id: str | None, now: int) -> dict | None:
@@ -235,9 +220,155 @@ def mandate_for(state: State, pm: dict, customer_id: str | None, now: int) -> di
     return state.add(mandate)
 
 
-def list_object(data: list, url: str) -> dict:
-    return {"object": "list", "data": data, "has_more": False, "url": url}
+# --- payments -------------------------------------------------------------------------------------
+def create_charge(
+    api: Api,
+    *,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    pm: dict,
+    description: str | None,
+    now: int,
+    invoice: str | None = None,
+) -> tuple[dict, dict, str]:
+    """Create a PaymentIntent and its Charge. Returns (intent, charge, behaviour)."""
+    behaviour = payment_method_behaviour(pm)
+    ok = behaviour in ("ok", "dispute", "elevated_risk")
+    pi_id, ch_id = new_id("payment_intent"), new_id("charge")
+    details = {
+        "type": pm["type"],
+        pm["type"]: {
+            k: v
+            for k, v in (pm.get(pm["type"]) or {}).items()
+            if k in ("brand", "last4", "exp_month", "exp_year", "country", "bank_name", "routing_number", "funding")
+        },
+    }
+    risk = {"elevated_risk": ("elevated", 65), "highest_risk": ("highest", 95)}.get(behaviour, ("normal", 20))
+    failure = None if ok else card_error(behaviour).error
+    charge = make(
+        "charge",
+        id=ch_id,
+        amount=amount,
+        amount_captured=amount if ok else 0,
+        amount_refunded=0,
+        captured=ok,
+        created=now,
+        currency=currency,
+        customer=customer,
+        description=description,
+        paid=ok,
+        status="succeeded" if ok else "failed",
+        payment_intent=pi_id,
+        payment_method=pm["id"],
+        payment_method_details=details,
+        billing_details=pm.get("billing_details"),
+        refunded=False,
+        disputed=False,
+        failure_code=failure and failure["code"],
+        failure_message=failure and failure["message"],
+        receipt_url=f"{api.base_url}/_sandbox/receipts/{ch_id}",
+        outcome={
+            "network_status": "approved_by_network" if ok else "declined_by_network",
+            "reason": None if ok else failure["decline_code"],
+            "risk_level": risk[0],
+            "risk_score": risk[1],
+            "rule": None,
+            "type": "authorized" if ok else "issuer_declined",
+            "seller_message": "Payment complete."
+            if ok
+            else "The bank did not return any further details with this decline.",
+            "advice_code": None,
+            "network_advice_code": None,
+            "network_decline_code": None,
+        },
+        refunds={"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{ch_id}/refunds"},
+        metadata={},
+        review=None,
+        balance_transaction=None,
+    )
+    intent = make(
+        "payment_intent",
+        id=pi_id,
+        amount=amount,
+        amount_received=amount if ok else 0,
+        amount_capturable=0,
+        capture_method="automatic",
+        confirmation_method="automatic",
+        created=now,
+        currency=currency,
+        customer=customer,
+        description=description,
+        latest_charge=ch_id,
+        payment_method=pm["id"] if ok else None,
+        payment_method_types=[pm["type"]],
+        status="succeeded" if ok else "requires_payment_method",
+        metadata={},
+        last_payment_error=None if ok else {**failure, "charge": ch_id, "payment_method": public(copy_of(pm))},
+    )
+    api.state.add(intent)
+    api.state.add(charge)
+    api.emit("payment_intent.created", intent)
+    if ok:
+        api.emit("charge.succeeded", charge)
+        api.emit("payment_intent.succeeded", intent)
+        if behaviour == "dispute":
+            open_dispute(api, charge)
+        elif behaviour == "elevated_risk":
+            open_review(api, charge)
+    else:
+        api.emit("charge.failed", charge)
+        api.emit("payment_intent.payment_failed", intent)
+    return intent, charge, behaviour
 
 
-def copy_public(obj: dict) -> dict:
-    return public(copy_of(obj))
+def open_dispute(api: Api, charge: dict, reason: str = "fraudulent") -> dict:
+    now = int(time.time())
+    dispute = make(
+        "dispute",
+        id=new_id("dispute"),
+        amount=charge["amount"],
+        currency=charge["currency"],
+        charge=charge["id"],
+        payment_intent=charge["payment_intent"],
+        reason=reason,
+        status="needs_response",
+        created=now,
+        is_charge_refundable=True,
+        balance_transactions=[],
+        evidence_details={
+            "due_by": now + 7 * 86400,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "enhanced_eligibility": {},
+        },
+        metadata={},
+    )
+    api.state.add(dispute)
+    charge["disputed"] = True
+    api.emit("charge.dispute.created", dispute)
+    return dispute
+
+
+def open_review(api: Api, charge: dict, reason: str = "rule") -> dict:
+    review = make(
+        "review",
+        id=new_id("review"),
+        charge=charge["id"],
+        payment_intent=charge["payment_intent"],
+        open=True,
+        reason=reason,
+        opened_reason=reason,
+        closed_reason=None,
+        created=int(time.time()),
+        billing_zip=None,
+        ip_address=None,
+        ip_address_location=None,
+        session=None,
+    )
+    api.state.add(review)
+    charge["review"] = review["id"]
+    charge["outcome"] = {**charge["outcome"], "type": "manual_review", "risk_level": "elevated"}
+    api.emit("review.opened", review)
+    return review
