@@ -4,12 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint format migrate sandbox clean
+.PHONY: run test test-fast bench lint format migrate sandbox clean lock
 
-$(STAMP): requirements.lock
+# requirements.lock is what production installs (the portal alone); requirements-dev.lock adds the
+# local Stripe sandbox and the test tools, for `make run` and `make test`.
+$(STAMP): requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	@touch $(STAMP)
 
 ## make run: the portal with demo data on SQLite + the local Stripe sandbox (prints URL and logins)
@@ -43,6 +45,12 @@ migrate: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m stripe_sandbox --port $${STRIPE_SANDBOX_PORT:-12111} --state-file var/sandbox/state.json
+
+## make lock: re-resolve both lock files from pyproject.toml (keeps current pins where they still fit)
+lock: $(STAMP)
+	$(BIN)/uv pip compile -q --python-version 3.11 --custom-compile-command "make lock" -o requirements.lock pyproject.toml
+	$(BIN)/uv pip compile -q --python-version 3.11 --custom-compile-command "make lock" --extra sandbox --extra dev \
+		-o requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf var/celery var/sandbox var/portal.sqlite3* var/demo_logins.json
