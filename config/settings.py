@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal",
+                "billing.stripe.context_processors.event_backlog",
             ],
         },
     },
@@ -185,9 +186,11 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.requeue_stale_received": {"queue": "events"},
     "billing.stripe.tasks.reconcile_mirror": {"queue": "reports"},
     "billing.stripe.tasks.prune_events": {"queue": "reports"},
+    "billing.stripe.tasks.repair_drift": {"queue": "reports"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "config.celery:PortalScheduler"  # makes PORTAL_VAR_DIR if it is missing
 CELERY_BEAT_SCHEDULE: dict = {
     "retry-failed-events": {"task": "billing.stripe.tasks.retry_failed_events", "schedule": 60.0},
     "requeue-stale-received": {"task": "billing.stripe.tasks.requeue_stale_received", "schedule": 30.0},

@@ -37,6 +37,7 @@ class Sandbox:
         self.retry_base = retry_base
         self.max_attempts = max_attempts
         self.deliveries: asyncio.Queue | None = None
+        self.undelivered = 0  # deliveries queued or waiting to be retried, for /_sandbox/health
         self.session: ClientSession | None = None
         self.request_ctx: dict = {"id": None, "idempotency_key": None}
         self.hits: dict[str, deque] = {}
@@ -66,6 +67,7 @@ class Sandbox:
         self.state.add(event)
         if self.deliveries is not None:
             for endpoint in endpoints:
+                self.undelivered += 1
                 self.deliveries.put_nowait((endpoint["id"], event["id"], 0, 0.0))
 
     async def deliver_forever(self) -> None:
@@ -80,6 +82,7 @@ class Sandbox:
             endpoint = self.state.objects.get(endpoint_id)
             event = self.state.objects.get(event_id)
             if endpoint is None or event is None or endpoint["status"] != "enabled":
+                self.undelivered -= 1
                 continue
             body = json.dumps(event).encode()
             stamp = int(time.time())
@@ -102,9 +105,12 @@ class Sandbox:
                 log.info("webhook %s to %s failed: %s", event_id, endpoint["url"], type(error).__name__)
             if ok:
                 event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
+                self.undelivered -= 1
             elif attempt + 1 < self.max_attempts:
                 wait = self.retry_base * 2**attempt
                 self.deliveries.put_nowait((endpoint_id, event_id, attempt + 1, time.monotonic() + wait))
+            else:
+                self.undelivered -= 1
 
     # --- faults -------------------------------------------------------------------------------
     def rate_limited(self, method: str, path: str) -> bool:

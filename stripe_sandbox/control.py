@@ -30,6 +30,8 @@ def add_control_routes(app: web.Application, sandbox) -> None:
                 "api_version": state.api_version,
                 "objects": len(state.objects),
                 "events": len(state.order.get("event", [])),
+                # Webhook deliveries still to make (including retries waiting for their time).
+                "deliveries_pending": sandbox.undelivered,
             }
         )
 

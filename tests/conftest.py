@@ -127,11 +127,15 @@ def _isolated_caches(settings):
 
     settings.STRIPE_MAX_RETRIES = 2
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
+    from billing.stripe.upsert import known_rows
+
     intake.forget_webhook_secrets()
     gateway_module.reset_gateway()
+    known_rows.forget()  # rows a committed test left in this process's memory are gone with its database
     yield
     intake.forget_webhook_secrets()
     gateway_module.reset_gateway()
+    known_rows.forget()
 
 
 @pytest.fixture

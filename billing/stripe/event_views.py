@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import finance_required
 from accounts.models import StaffRole
 from billing.stripe import selectors, services
-from billing.stripe.models import EventStatus, StripeEvent
+from billing.stripe.errors import StripeGatewayError
+from billing.stripe.models import DriftReport, EventStatus, StripeEvent
 
 
 def _parse_date(value: str) -> dt.date | None:
@@ -77,3 +78,27 @@ def drift_report(request: HttpRequest) -> HttpResponse:
         "stripe_events/drift.html",
         {"report": selectors.latest_drift_report(), "history": selectors.drift_history()},
     )
+
+
+@require_POST
+@finance_required(StaffRole.admin)
+def drift_repair(request: HttpRequest, report_id: int) -> HttpResponse:
+    """Repair one difference (type + id) or, with `all`, every one left, from Stripe."""
+    report = get_object_or_404(DriftReport, pk=report_id)
+    if request.POST.get("all"):
+        count = services.drift_repair_all(report=report, actor=request.user)
+        messages.success(
+            request, f"Repairing {count} difference{'s' if count != 1 else ''} from Stripe in the background."
+        )
+        return redirect("stripe_events:drift")
+    object_type, stripe_id = request.POST.get("type", ""), request.POST.get("id", "")
+    if not any((d.get("type"), d.get("id")) == (object_type, stripe_id) for d in report.details):
+        messages.error(request, "That object is not in this report.")
+        return redirect("stripe_events:drift")
+    try:
+        done = services.drift_repair(report=report, object_type=object_type, stripe_id=stripe_id, actor=request.user)
+    except StripeGatewayError as error:
+        messages.error(request, f"Stripe refused: {error.message}")
+    else:
+        messages.success(request, f"{stripe_id}: {done}.")
+    return redirect("stripe_events:drift")

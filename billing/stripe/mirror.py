@@ -1,379 +1,40 @@
-"""Apply Stripe objects to the dj-stripe mirror straight from their payloads.
+"""Apply Stripe objects to the dj-stripe mirror straight from their payloads, newest state wins.
 
-No call to Stripe, a handful of statements per object, safe under concurrent workers:
+No call to Stripe in the ordinary case, a handful of statements per object, safe under
+concurrent workers:
 
-- `claim()` records the newest (event time, rank) applied per object in one upsert whose row
-  lock serialises writers of that object; an older event finds a newer claim and is skipped.
-- Objects are written with one `INSERT ... ON CONFLICT (id) DO UPDATE` each. A parent the
-  payload only names by id becomes a *stub* row (`livemode` NULL) that the parent's own event,
-  or an embedded copy, later fills in; embedded copies never overwrite a real row.
-- Owned children (subscription items, invoice lines) follow their parent's version.
+- `claim_many()` records the newest (event time, rank) applied per object in one upsert whose row
+  lock serialises writers of that object; an older event finds a newer claim and is superseded.
+- Stripe's `created` has one-second resolution and Stripe does not order events within a second.
+  Two events of one object in the same second with the same rank and *different* states are a
+  tie that no payload can settle: the object is fetched from Stripe once (`settle_tie`), and the
+  fetched state is written at that version. Once Stripe's answer is at least two seconds younger
+  than the tied second, no event of that second can be newer, and the version is marked settled.
+- Writing rows is `upsert.Writer`'s job.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
 
-from django.db import connection, models, transaction
-from djstripe import models as dj
+from django.db import connection, transaction
 
+from billing.stripe.errors import InvalidRequest
+from billing.stripe.gateway import gateway
 from billing.stripe.models import ObjectVersion
+from billing.stripe.upsert import (  # noqa: F401  (re-exported: the mirror's public names)
+    OBJECT_MODELS,
+    OBJECT_TYPE_OF_MODEL,
+    KnownRows,
+    MissingParent,
+    Writer,
+    known_rows,
+    plan_for,
+)
 
-OBJECT_MODELS: dict[str, type[models.Model]] = {
-    "customer": dj.Customer,
-    "payment_method": dj.PaymentMethod,
-    "product": dj.Product,
-    "price": dj.Price,
-    "subscription": dj.Subscription,
-    "subscription_item": dj.SubscriptionItem,
-    "invoice": dj.Invoice,
-    "line_item": dj.LineItem,
-    "invoiceitem": dj.InvoiceItem,
-    "payment_intent": dj.PaymentIntent,
-    "charge": dj.Charge,
-    "refund": dj.Refund,
-    "dispute": dj.Dispute,
-    "review": dj.Review,
-    "radar.early_fraud_warning": dj.EarlyFraudWarning,
-    "tax_id": dj.TaxId,
-    "tax_rate": dj.TaxRate,
-    "setup_intent": dj.SetupIntent,
-    "checkout.session": dj.Session,
-    "mandate": dj.Mandate,
-    "coupon": dj.Coupon,
-}
-OBJECT_TYPE_OF_MODEL = {model: name for name, model in OBJECT_MODELS.items()}
+log = logging.getLogger(__name__)
 
-# Lists a parent owns: written with the parent, at the parent's version.
-OWNED_CHILDREN = {"subscription": ("items", "subscription"), "invoice": ("lines", "invoice")}
-
-# Foreign keys the mirror does not follow (objects the portal never shows): always NULL.
-UNFOLLOWED = {
-    "djstripe_owner_account",
-    "subscriber",
-    "on_behalf_of",
-    "balance_transaction",
-    "failure_balance_transaction",
-    "source",
-    "charge",
-    "payment_intent",
-}
-UNFOLLOWED_BY_MODEL = {dj.Charge: {"invoice"}, dj.Dispute: {"charge", "payment_intent"}}
-# Invoice.charge/payment_intent are one-to-one and dahlia no longer has them on the invoice.
-
-
-def _dig(*path: str) -> Callable[[dict], Any]:
-    def get(data: dict) -> Any:
-        value: Any = data
-        for key in path:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(key)
-        return value
-
-    return get
-
-
-# Dahlia moved these links under `parent`; dj-stripe still looks at the old top-level keys.
-DAHLIA_PATHS: dict[tuple[type[models.Model], str], Callable[[dict], Any]] = {
-    (dj.Invoice, "subscription"): _dig("parent", "subscription_details", "subscription"),
-    (dj.LineItem, "subscription"): lambda d: (
-        _dig("parent", "subscription_item_details", "subscription")(d) or d.get("subscription")
-    ),
-    (dj.LineItem, "subscription_item"): _dig("parent", "subscription_item_details", "subscription_item"),
-    (dj.LineItem, "invoice_item"): _dig("parent", "invoice_item_details", "invoice_item"),
-    (dj.InvoiceItem, "subscription"): lambda d: (
-        _dig("parent", "subscription_details", "subscription")(d) or d.get("subscription")
-    ),
-}
-
-
-class KnownRows:
-    """Rows this process has seen committed (bounded, per process): a parent known to exist is not
-    written again. A row deleted elsewhere makes a child's commit fail its foreign key; the caller
-    then forgets everything and retries, so the cache can only cost a retry, never a wrong row."""
-
-    def __init__(self, size: int = 200_000):
-        self.size = size
-        self._rows: dict[tuple[str, str], bool] = {}  # (table, id) -> is a real row (not a stub)
-
-    def get(self, key: tuple[str, str]) -> bool | None:
-        return self._rows.get(key)
-
-    def remember(self, entries: dict[tuple[str, str], bool]) -> None:
-        if len(self._rows) + len(entries) > self.size:
-            self._rows.clear()
-        for key, real in entries.items():
-            self._rows[key] = self._rows.get(key, False) or real
-
-    def forget(self, key: tuple[str, str] | None = None) -> None:
-        if key is None:
-            self._rows.clear()
-        else:
-            self._rows.pop(key, None)
-
-
-known_rows = KnownRows()
-
-
-class MissingParent(Exception):
-    """A required parent is neither in the mirror nor describable from the payload: retry later."""
-
-
-@dataclass
-class Column:
-    field: models.Field
-    attname: str
-    target: type[models.Model] | None = None  # set for followed foreign keys
-    read: Callable[[dict], Any] | None = None
-
-
-@dataclass
-class TablePlan:
-    model: type[models.Model]
-    table: str
-    columns: list[Column] = field(default_factory=list)
-
-    @property
-    def conflict_columns(self) -> list[str]:
-        """The unique key an upsert lands on: `id`, or dj-stripe's (id, livemode) for coupons."""
-        if self.model._meta.get_field("id").unique:
-            return ["id"]
-        for together in self.model._meta.unique_together:
-            if "id" in together:
-                return [self.model._meta.get_field(name).column for name in together]
-        raise ValueError(f"{self.model.__name__} has no unique key on id")
-
-    @property
-    def required_fks(self) -> list[Column]:
-        return [c for c in self.columns if c.target is not None and not c.field.null]
-
-
-def _empty_value(f: models.Field) -> Any:
-    if f.has_default():
-        return f.get_default()
-    if isinstance(f, models.BooleanField):
-        return False
-    if isinstance(f, models.JSONField):
-        return {}
-    if isinstance(f, models.DecimalField | models.IntegerField):
-        return 0
-    return ""
-
-
-@cache
-def plan_for(model: type[models.Model]) -> TablePlan:
-    plan = TablePlan(model=model, table=model._meta.db_table)
-    unfollowed = UNFOLLOWED | UNFOLLOWED_BY_MODEL.get(model, set())
-    for f in model._meta.concrete_fields:
-        if f.name == "djstripe_id":
-            continue
-        column = Column(field=f, attname=f.attname)
-        if f.is_relation:
-            if (
-                f.name in unfollowed
-                or f.related_model not in OBJECT_TYPE_OF_MODEL
-                or f.name == "djstripe_owner_account"
-            ):
-                column.read = lambda d: None
-            else:
-                column.target = f.related_model
-                column.read = DAHLIA_PATHS.get((model, f.name)) or _dig(f.name)
-        elif (model, f.name) in DAHLIA_PATHS:
-            column.read = DAHLIA_PATHS[(model, f.name)]
-        plan.columns.append(column)
-    return plan
-
-
-def _ref_id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return value.get("id")
-    return value or None
-
-
-def _by_internal_id(column: Column) -> bool:
-    """A plain ForeignKey (not dj-stripe's StripeForeignKey) points at the parent's djstripe_id."""
-    return column.target is not None and column.field.target_field.attname != "id"
-
-
-def _placeholder(column: Column) -> str:
-    if _by_internal_id(column):
-        qn = connection.ops.quote_name
-        target = column.field.related_model._meta
-        return f"(SELECT {qn(column.field.target_field.column)} FROM {qn(target.db_table)} WHERE {qn('id')} = %s)"
-    return "%s"
-
-
-class Writer:
-    """Collects rows, then writes each table with one multi-row statement (`flush`).
-
-    Rows go into buckets per (table, mode) in the order the buckets are first needed; a parent's
-    bucket is always opened before its child's, so a child that finds its parent by subquery
-    (plain foreign keys) is written after it. The same writer serves one event or a backfill page.
-    """
-
-    def __init__(self) -> None:
-        self.statements = 0
-        self.now = dt.datetime.now(dt.UTC)
-        self._buckets: dict[tuple[type[models.Model], str], dict[str, dict[str, Any]]] = {}
-        self._queued: dict[tuple[str, str], bool] = {}  # (table, id) -> real row queued in this writer
-        self._replaced_items: dict[str, list[str]] = {}  # subscription id -> its current item ids
-
-    # --- public ---------------------------------------------------------------------------
-    def add(self, data: dict, *, overwrite: bool = True, fresh: bool = False) -> None:
-        """Queue an object (and what it embeds or names) for the next flush.
-
-        `fresh`: the object is new at Stripe (a `.created` event), so it has no older children to remove.
-        """
-        model = OBJECT_MODELS[data["object"]]
-        plan = plan_for(model)
-        row = self._row(plan, data)
-        self._queue(plan.model, "overwrite" if overwrite else "fill", data["id"], row)
-        children = OWNED_CHILDREN.get(data["object"])
-        if children:
-            key, parent_key = children
-            listing = data.get(key) or {}
-            items = [dict(item, **{parent_key: data["id"]}) for item in listing.get("data", [])]
-            for item in items:
-                self.add(item, overwrite=overwrite)
-            if overwrite and not fresh and data["object"] == "subscription" and not listing.get("has_more"):
-                self._replaced_items[data["id"]] = [item["id"] for item in items]
-
-    def delete(self, model: type[models.Model], stripe_id: str) -> None:
-        self.statements += 1
-        model.objects.filter(id=stripe_id).delete()
-        known_rows.forget()  # the delete cascades to rows this process may remember
-
-    def flush(self) -> None:
-        for (model, mode), rows in self._buckets.items():
-            self._write(plan_for(model), list(rows.values()), mode=mode)
-        self._buckets.clear()
-        if self._replaced_items:
-            self._remove_replaced_items()
-        queued = dict(self._queued)
-        transaction.on_commit(lambda: known_rows.remember(queued))
-
-    def _remove_replaced_items(self) -> None:
-        """Items a subscription no longer has. Their past invoice lines stay, unlinked (dj-stripe's
-        own cascade would delete those lines)."""
-        keep = [item_id for ids in self._replaced_items.values() for item_id in ids]
-        stale_ids = list(
-            dj.SubscriptionItem.objects.filter(subscription_id__in=list(self._replaced_items))
-            .exclude(id__in=keep)
-            .values_list("id", flat=True)
-        )
-        self.statements += 1
-        self._replaced_items.clear()
-        if not stale_ids:
-            return
-        dj.LineItem.objects.filter(subscription_item_id__in=stale_ids).update(subscription_item=None)
-        through = dj.SubscriptionItem._meta.get_field("tax_rates").remote_field.through
-        through.objects.filter(subscriptionitem__id__in=stale_ids).delete()
-        dj.SubscriptionItem.objects.filter(id__in=stale_ids)._raw_delete(connection.alias)
-        self.statements += 3
-
-    # --- rows -----------------------------------------------------------------------------
-    def _queue(self, model: type[models.Model], mode: str, stripe_id: str, row: dict[str, Any]) -> None:
-        bucket = self._buckets.setdefault((model, mode), {})
-        if mode == "overwrite" or stripe_id not in bucket:
-            bucket[stripe_id] = row  # the last real state wins; a fill or stub keeps the first
-        key = (model._meta.db_table, stripe_id)
-        self._queued[key] = self._queued.get(key, False) or mode != "stub"
-
-    def _row(self, plan: TablePlan, data: dict) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for column in plan.columns:
-            f = column.field
-            name = f.name
-            if name == "stripe_data":
-                value = data
-            elif name in ("djstripe_created", "djstripe_updated"):
-                value = self.now
-            elif name == "metadata":
-                value = data.get("metadata") or {}
-            elif column.target is not None:
-                raw = column.read(data) if column.read else None
-                value = _ref_id(raw)
-                if value:
-                    value = self._ensure_parent(column, value, raw, data)
-            elif column.read is not None:
-                value = column.read(data)
-            elif hasattr(f, "stripe_to_db"):
-                value = f.stripe_to_db(data)
-            else:
-                value = data.get(name)
-            if value is None and not f.null:
-                value = _empty_value(f)
-            row[column.attname] = value
-        return row
-
-    def _ensure_parent(self, column: Column, parent_id: str, raw: Any, child: dict) -> str | None:
-        target = column.target
-        assert target is not None
-        key = (target._meta.db_table, parent_id)
-        embedded = isinstance(raw, dict) and raw.get("object") == OBJECT_TYPE_OF_MODEL[target]
-        exists = self._queued.get(key)
-        if exists is None:
-            exists = known_rows.get(key)
-        if exists or (exists is False and not embedded):
-            return parent_id  # a real row, or a stub and nothing better to fill it with
-        if embedded:
-            self.add(raw, overwrite=False)  # an embedded copy: fills a stub, never a real row
-            return parent_id
-        stub = {"id": parent_id, "object": OBJECT_TYPE_OF_MODEL[target]}
-        target_plan = plan_for(target)
-        for fk in target_plan.required_fks:
-            hint = _ref_id(child.get(fk.field.name))
-            if hint is None:
-                if target.objects.filter(id=parent_id).exists():
-                    self.statements += 1
-                    return parent_id  # there already (this process had not seen it)
-                if column.field.null:
-                    return None  # linked when the next event for this object arrives
-                raise MissingParent(f"{stub['object']} {parent_id} is not mirrored yet")
-            stub[fk.field.name] = hint
-        row = self._row(target_plan, stub)
-        row["livemode"] = None
-        row["stripe_data"] = {"id": parent_id, "object": stub["object"], "stub": True}
-        self._queue(target, "stub", parent_id, row)
-        return parent_id
-
-    def _write(self, plan: TablePlan, rows: list[dict[str, Any]], *, mode: str) -> None:
-        qn = connection.ops.quote_name
-        columns = [c.attname for c in plan.columns]
-        placeholders = "(" + ", ".join(_placeholder(c) for c in plan.columns) + ")"
-        params: list[Any] = []
-        for row in rows:
-            for column in plan.columns:
-                value = row[column.attname]
-                if _by_internal_id(column):
-                    params.append(value)  # the Stripe id; the subquery finds the row's internal id
-                else:
-                    params.append(column.field.get_db_prep_save(value, connection))
-        updates = ", ".join(f"{qn(name)} = EXCLUDED.{qn(name)}" for name in columns if name != "djstripe_created")
-        if mode == "overwrite":
-            conflict = f"DO UPDATE SET {updates}"
-        elif mode == "fill":
-            # Fill a stub (livemode NULL) with real data; leave a real row alone.
-            conflict = f"DO UPDATE SET {updates} WHERE {qn(plan.table)}.{qn('livemode')} IS NULL"
-        else:
-            conflict = "DO NOTHING"
-        sql = (
-            f"INSERT INTO {qn(plan.table)} ({', '.join(qn(c) for c in columns)}) "
-            f"VALUES {', '.join([placeholders] * len(rows))} "
-            f"ON CONFLICT ({', '.join(qn(c) for c in plan.conflict_columns)}) {conflict}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        self.statements += 1
-
-
-# --- event ordering ---------------------------------------------------------------------------
 _TERMINAL_SUFFIXES = (
     ".paid",
     ".payment_succeeded",
@@ -383,6 +44,30 @@ _TERMINAL_SUFFIXES = (
     ".canceled",
     ".closed",
 )
+
+# Where Stripe answers for one object of a type that has events of its own.
+RETRIEVE_PATHS = {
+    "customer": "/v1/customers/{id}",
+    "payment_method": "/v1/payment_methods/{id}",
+    "product": "/v1/products/{id}",
+    "price": "/v1/prices/{id}",
+    "subscription": "/v1/subscriptions/{id}",
+    "invoice": "/v1/invoices/{id}",
+    "invoiceitem": "/v1/invoiceitems/{id}",
+    "payment_intent": "/v1/payment_intents/{id}",
+    "charge": "/v1/charges/{id}",
+    "refund": "/v1/refunds/{id}",
+    "dispute": "/v1/disputes/{id}",
+    "review": "/v1/reviews/{id}",
+    "radar.early_fraud_warning": "/v1/radar/early_fraud_warnings/{id}",
+    "tax_rate": "/v1/tax_rates/{id}",
+    "setup_intent": "/v1/setup_intents/{id}",
+    "checkout.session": "/v1/checkout/sessions/{id}",
+    "mandate": "/v1/mandates/{id}",
+    "coupon": "/v1/coupons/{id}",
+}
+# Stripe's answer settles a tied second once it is at least this much younger than it.
+SETTLED_AFTER_SECONDS = 2
 
 
 def rank_of(event_type: str) -> int:
@@ -405,22 +90,27 @@ def claim(*, stripe_id: str, object_type: str, created: int, rank: int, event_id
 
 
 def claim_many(claims: list[tuple[str, str, int, int, str, bool]]) -> set[str]:
-    """`claim` for many objects in one statement; returns the ids this writer may write."""
+    """`claim` for many objects in one statement; returns the ids this writer may write.
+
+    A claim wins over a strictly older (time, rank), and over the same (time, rank) only when it is
+    the same event again (a duplicate delivery) and the version was not settled from Stripe.
+    """
     if not claims:
         return set()
     unique = {c[0]: c for c in claims}  # one row per object per statement
     table = connection.ops.quote_name(ObjectVersion._meta.db_table)
     sql = (
-        f"INSERT INTO {table} (stripe_id, object_type, event_created, rank, event_id, deleted) VALUES "
-        + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(unique))
+        f"INSERT INTO {table} (stripe_id, object_type, event_created, rank, event_id, deleted, settled) VALUES "
+        + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(unique))
         + " ON CONFLICT (stripe_id) DO UPDATE SET "
         "event_created = EXCLUDED.event_created, rank = EXCLUDED.rank, event_id = EXCLUDED.event_id, "
-        "deleted = EXCLUDED.deleted "
+        "deleted = EXCLUDED.deleted, settled = EXCLUDED.settled "
         f"WHERE NOT {table}.deleted AND ({table}.event_created < EXCLUDED.event_created OR "
-        f"({table}.event_created = EXCLUDED.event_created AND {table}.rank <= EXCLUDED.rank)) "
+        f"({table}.event_created = EXCLUDED.event_created AND ({table}.rank < EXCLUDED.rank OR "
+        f"({table}.rank = EXCLUDED.rank AND {table}.event_id = EXCLUDED.event_id AND NOT {table}.settled)))) "
         "RETURNING stripe_id"
     )
-    params = [value for claim_row in sorted(unique.values()) for value in claim_row]
+    params = [value for claim_row in sorted(unique.values()) for value in (*claim_row, False)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
@@ -447,22 +137,63 @@ def apply_event(payload: dict, *, writer: Writer | None = None) -> str:
         return Outcome.ignored
     writer = writer or Writer()
     deleting = is_delete(payload["type"], obj)
+    created, rank = int(payload["created"]), rank_of(payload["type"])
     with transaction.atomic(savepoint=False):
         writer.statements += 1
         if not claim(
             stripe_id=obj["id"],
             object_type=obj["object"],
-            created=int(payload["created"]),
-            rank=rank_of(payload["type"]),
+            created=created,
+            rank=rank,
             event_id=payload["id"],
             deleted=deleting,
         ):
-            return Outcome.stale
+            return settle_tie(obj, created=created, rank=rank, deleting=deleting, writer=writer)
         if deleting:
             writer.delete(model, obj["id"])
         else:
             writer.add(obj, fresh=payload["type"].endswith(".created"))
             writer.flush()
+    return Outcome.applied
+
+
+def settle_tie(obj: dict, *, created: int, rank: int, deleting: bool, writer: Writer) -> str:
+    """Called when a claim lost. If it lost to another event of the same second and rank whose
+    state differs from this one, ask Stripe which state is current; otherwise it is just older."""
+    version = ObjectVersion.objects.select_for_update().filter(stripe_id=obj["id"]).first()
+    if (
+        version is None
+        or version.deleted
+        or version.settled
+        or (version.event_created, version.rank)
+        != (
+            created,
+            rank,
+        )
+    ):
+        return Outcome.stale
+    model = OBJECT_MODELS[obj["object"]]
+    current = model.objects.filter(id=obj["id"]).values_list("stripe_data", flat=True).first()
+    if not deleting and current == obj:
+        return Outcome.applied  # the same state twice: nothing to settle
+    path = RETRIEVE_PATHS.get(obj["object"])
+    if path is None:
+        return Outcome.stale  # a child object (items, lines) follows its parent's version
+    asked_at = time.time()
+    try:
+        fresh = gateway().get(path.format(id=obj["id"]))
+    except InvalidRequest as error:
+        if error.http_status != 404:
+            raise
+        fresh = {**obj, "deleted": True}
+    log.info("same-second events for %s %s: settled from Stripe", obj["object"], obj["id"])
+    settled = asked_at >= created + SETTLED_AFTER_SECONDS
+    ObjectVersion.objects.filter(stripe_id=obj["id"]).update(settled=settled, deleted=fresh.get("deleted") is True)
+    if fresh.get("deleted") is True:
+        writer.delete(model, obj["id"])
+    else:
+        writer.add(fresh)
+        writer.flush()
     return Outcome.applied
 
 
@@ -472,16 +203,12 @@ def apply_object(obj: dict, *, writer: Writer | None = None) -> bool:
         return False
     writer = writer or Writer()
     deleting = obj.get("deleted") is True
+    now = int(time.time())
     with transaction.atomic(savepoint=False):
         if not claim(
-            stripe_id=obj["id"],
-            object_type=obj["object"],
-            created=int(time.time()),
-            rank=1,
-            event_id="",
-            deleted=deleting,
+            stripe_id=obj["id"], object_type=obj["object"], created=now, rank=1, event_id="", deleted=deleting
         ):
-            return False
+            return settle_tie(obj, created=now, rank=1, deleting=deleting, writer=writer) == Outcome.applied
         if deleting:
             writer.delete(OBJECT_MODELS[obj["object"]], obj["id"])
         else:

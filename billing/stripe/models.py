@@ -68,6 +68,9 @@ class ObjectVersion(models.Model):
     rank = models.SmallIntegerField(default=1, help_text="created < updated < deleted within one second")
     event_id = models.CharField(max_length=255, blank=True)
     deleted = models.BooleanField(default=False)
+    settled = models.BooleanField(
+        default=False, help_text="Written from Stripe's answer to a same-second tie: no event of that second is newer"
+    )
 
     def __str__(self) -> str:
         return f"{self.stripe_id}@{self.event_created}"

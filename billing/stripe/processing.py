@@ -71,8 +71,9 @@ def _apply_one(event: StripeEvent) -> str | None:
         try:
             with transaction.atomic():
                 outcome = mirror.apply_event(event.payload)
-                if outcome == mirror.Outcome.applied:
-                    event_applied.send(sender=StripeEvent, event=event)
+                # Every event is a fact (a payment failed, a dispute opened), also when the mirror
+                # already holds a newer state of its object: receivers hear of each one once.
+                event_applied.send(sender=StripeEvent, event=event, outcome=outcome)
             return outcome
         except (OperationalError, IntegrityError) as error:
             # A deadlock, a lock timeout, or a parent deleted by another worker since this process

@@ -8,10 +8,13 @@ A domain app subscribes to the event types it cares about:
     def open_dunning_case(event: StripeEvent, obj: dict) -> None:
         ...
 
-Receivers run after the event's object is in the mirror, inside the same transaction, on the
-worker that applied it (never on the webhook request). They only update local state or enqueue
-work with `transaction.on_commit`; an exception fails the event, which is then retried with the
-mirror write, so a receiver must be safe to run twice. A superseded (older) event runs no receiver.
+Receivers run after the event was applied to the mirror, inside the same transaction, on the
+worker that applied it (never on the webhook request). Every event reaches its receivers once,
+also one that arrived after a newer state of its object (a payment failure is a fact even when the
+invoice was paid since): `obj` is the event's snapshot, and the mirror may hold a newer state, so
+decide on the mirror's row when it matters. Receivers only update local state or enqueue work
+with `transaction.on_commit`; an exception fails the event, which is then retried with the mirror
+write, so a receiver must be safe to run twice.
 
 Each app imports its `receivers` module in `AppConfig.ready()` so the registrations exist in
 every process. `"*"` receives every applied event.
@@ -30,7 +33,8 @@ if TYPE_CHECKING:
 
 Receiver = Callable[["StripeEvent", dict], None]
 
-# Sent once per applied event (sender=StripeEvent, event=...). Prefer `stripe_receiver`.
+# Sent once per processed event (sender=StripeEvent, event=..., outcome=applied|stale|ignored).
+# Prefer `stripe_receiver`.
 event_applied = Signal()
 
 _registry: dict[str, list[Receiver]] = defaultdict(list)

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit
-from billing.stripe import intake, queue
+from billing.stripe import intake, queue, sync
 from billing.stripe.gateway import gateway
 from billing.stripe.idempotency import key_for
-from billing.stripe.models import EventStatus, ObjectVersion, StripeEvent, WebhookEndpoint
+from billing.stripe.models import DriftReport, EventStatus, ObjectVersion, StripeEvent, WebhookEndpoint
 
 
 @transaction.atomic
@@ -101,3 +101,30 @@ def events_prune(*, keep_days: int, batch: int = 5_000, max_batches: int | None 
         done["tombstones"] += ObjectVersion.objects.filter(pk__in=ids).delete()[0]
         batches += 1
     return done
+
+
+def drift_repair(*, report: DriftReport, object_type: str, stripe_id: str, actor=None) -> str:
+    """Repair one object a reconciliation found different, from Stripe's current state; audited."""
+    if object_type not in sync.LISTING_BY_TYPE:
+        raise ValueError(f"{object_type} is not a mirrored type")
+    done = sync.repair_one(object_type=object_type, stripe_id=stripe_id)
+    details = [
+        {**d, "repaired": True} if (d.get("type"), d.get("id")) == (object_type, stripe_id) else d
+        for d in report.details
+    ]
+    DriftReport.objects.filter(pk=report.pk).update(details=details)
+    audit(
+        actor, "mirror.repair", object_type=f"djstripe.{object_type}", object_id=stripe_id, report=report.pk, done=done
+    )
+    return done
+
+
+@transaction.atomic
+def drift_repair_all(*, report: DriftReport, actor=None) -> int:
+    """Queue the repair of every difference in a report (a task on the reports queue); audited."""
+    pending = [d for d in report.details if not d.get("repaired")]
+    transaction.on_commit(
+        lambda: queue.send("billing.stripe.tasks.repair_drift", report.pk, getattr(actor, "pk", None))
+    )
+    audit(actor, "mirror.repair_all", report, differences=len(pending))
+    return len(pending)

@@ -121,13 +121,59 @@ def backfill(
     return written
 
 
-# Keys that change without an event of their own, or that Stripe fills per request.
+# Keys that change without an event the mirror needs, or that Stripe fills per request: a
+# difference in them is not drift. Per type, what Stripe moves on its own (a customer's invoice
+# counter advances with every invoice; a subscription's latest invoice is set after its renewal).
 VOLATILE_KEYS = {"next_payment_attempt", "updated", "pending_webhooks", "request"}
+VOLATILE_BY_TYPE = {
+    "customer": {"next_invoice_sequence", "invoice_prefix"},
+    "subscription": {"latest_invoice", "next_pending_invoice_item_invoice"},
+    "invoice": {"webhooks_delivered_at", "automatically_finalizes_at"},
+    "payment_intent": {"latest_charge"},
+}
+# Differences people act on come first: money, state, who pays and how.
+IMPORTANT_KEYS = {
+    "status",
+    "amount",
+    "amount_due",
+    "amount_paid",
+    "amount_remaining",
+    "total",
+    "currency",
+    "customer",
+    "items",
+    "quantity",
+    "cancel_at_period_end",
+    "canceled_at",
+    "default_payment_method",
+    "invoice_settings",
+    "unit_amount",
+    "active",
+    "paid",
+    "refunded",
+    "deleted",
+}
 
 
-def _differing_fields(local: dict, remote: dict) -> list[str]:
-    keys = (set(local) | set(remote)) - VOLATILE_KEYS
+def _differing_fields(local: dict, remote: dict, object_type: str = "") -> list[str]:
+    ignored = VOLATILE_KEYS | VOLATILE_BY_TYPE.get(object_type, set())
+    keys = (set(local) | set(remote)) - ignored
     return sorted(k for k in keys if local.get(k) != remote.get(k))
+
+
+def _weight(detail: dict) -> int:
+    """Missing objects first, then differences in fields that matter, then the rest."""
+    if detail["kind"] != "differ":
+        return 0
+    return 1 if IMPORTANT_KEYS & set(detail.get("fields", ())) else 2
+
+
+def _detail(object_type: str, stripe_id: str, kind: str, fields: list[str] | None = None) -> dict:
+    detail = {"type": object_type, "id": stripe_id, "kind": kind}
+    if fields is not None:
+        detail["fields"] = fields
+        detail["important"] = bool(IMPORTANT_KEYS & set(fields))
+    return detail
 
 
 def reconcile(
@@ -161,13 +207,13 @@ def reconcile(
                     remote = client.get(f"{base.rstrip('/')}/{stripe_id}")
                 except InvalidRequest:
                     counts["missing_there"] += 1
-                    details.append({"type": object_type, "id": stripe_id, "kind": "missing_there"})
+                    details.append(_detail(object_type, stripe_id, "missing_there"))
                     to_delete.append(stripe_id)
                     continue
-                fields = _differing_fields(local[stripe_id], remote)
+                fields = _differing_fields(local[stripe_id], remote, object_type)
                 if fields:
                     counts["differ"] += 1
-                    details.append({"type": object_type, "id": stripe_id, "kind": "differ", "fields": fields})
+                    details.append(_detail(object_type, stripe_id, "differ", fields))
                     to_repair.append(remote)
         else:
             local = dict(model.objects.filter(livemode__isnull=False).values_list("id", "stripe_data"))
@@ -178,28 +224,48 @@ def reconcile(
                     seen.add(remote["id"])
                     if remote["id"] not in local:
                         counts["missing_here"] += 1
-                        details.append({"type": object_type, "id": remote["id"], "kind": "missing_here"})
+                        details.append(_detail(object_type, remote["id"], "missing_here"))
                         to_repair.append(remote)
                         continue
-                    fields = _differing_fields(local[remote["id"]], remote)
+                    fields = _differing_fields(local[remote["id"]], remote, object_type)
                     if fields:
                         counts["differ"] += 1
-                        details.append({"type": object_type, "id": remote["id"], "kind": "differ", "fields": fields})
+                        details.append(_detail(object_type, remote["id"], "differ", fields))
                         to_repair.append(remote)
                 if progress:
                     progress(object_type, len(objects))
             for stripe_id in set(local) - seen:
                 counts["missing_there"] += 1
-                details.append({"type": object_type, "id": stripe_id, "kind": "missing_there"})
+                details.append(_detail(object_type, stripe_id, "missing_there"))
                 to_delete.append(stripe_id)
         if repair:
             for start in range(0, len(to_repair), 100):
                 mirror.apply_page(to_repair[start : start + 100], as_of=int(time.time()))
-            if to_delete:
-                model.objects.filter(id__in=to_delete).delete()
+            for stripe_id in to_delete:
+                mirror.apply_object({"id": stripe_id, "object": object_type, "deleted": True})
         summary[object_type] = counts
     report.summary = summary
+    details.sort(key=_weight)
+    if repair:
+        for detail in details:
+            detail["repaired"] = True
     report.details = details[:1000]
     report.finished_at = timezone.now()
     report.save(update_fields=["summary", "details", "finished_at"])
     return report
+
+
+def repair_one(*, object_type: str, stripe_id: str, client: StripeGateway | None = None) -> str:
+    """Make one mirrored object what Stripe says it is now. Returns what was done."""
+    client = client or gateway()
+    listing = LISTING_BY_TYPE[object_type]
+    path = mirror.RETRIEVE_PATHS.get(object_type) or f"{listing.path.split('{')[0].rstrip('/')}/{{id}}"
+    try:
+        remote = client.get(path.format(id=stripe_id))
+    except InvalidRequest as error:
+        if error.http_status != 404:
+            raise
+        mirror.apply_object({"id": stripe_id, "object": object_type, "deleted": True})
+        return "deleted here (Stripe has no such object)"
+    mirror.apply_page([remote], as_of=int(time.time()))
+    return "rewritten from Stripe"

@@ -8,10 +8,11 @@ import datetime as dt
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from billing.stripe import processing, queue, services, sync
-from billing.stripe.models import EventStatus, StripeEvent
+from billing.stripe.models import DriftReport, EventStatus, StripeEvent
 
 
 @shared_task(acks_late=True)
@@ -72,3 +73,18 @@ def reconcile_mirror(sample: int = 200, repair: bool = False) -> int:
 def prune_events(batch: int = 5_000, max_batches: int = 200) -> dict[str, int]:
     """Beat: keep applied events for STRIPE_EVENT_RETENTION_DAYS; bounded work per run."""
     return services.events_prune(keep_days=settings.STRIPE_EVENT_RETENTION_DAYS, batch=batch, max_batches=max_batches)
+
+
+@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3500)
+def repair_drift(report_id: int, actor_id: int | None = None) -> int:
+    """Repair every difference of a drift report not repaired yet, from Stripe; safe to run twice."""
+    report = DriftReport.objects.get(pk=report_id)
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    done = 0
+    for detail in report.details:
+        if detail.get("repaired"):
+            continue
+        services.drift_repair(report=report, object_type=detail["type"], stripe_id=detail["id"], actor=actor)
+        report.refresh_from_db(fields=["details"])
+        done += 1
+    return done

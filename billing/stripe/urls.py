@@ -7,5 +7,6 @@ urlpatterns = [
     path("", event_views.event_list, name="list"),
     path("replay/", event_views.event_replay, name="replay"),
     path("drift/", event_views.drift_report, name="drift"),
+    path("drift/<int:report_id>/repair/", event_views.drift_repair, name="drift-repair"),
     path("<str:event_id>/", event_views.event_detail, name="detail"),
 ]

@@ -99,3 +99,20 @@ def test_replay_command(capsys):
     call_command("stripe_replay", evt.pk, "--now")
     assert StripeEvent.objects.get(pk=evt.pk).status == EventStatus.applied
     assert "applied" in capsys.readouterr().out
+
+
+def test_finance_pages_say_when_the_mirror_is_catching_up(client, people):
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    cache.delete("stripe:event_backlog")
+    login(client, people.analyst)
+    assert b"Catching up with Stripe" not in client.get(reverse("customers:list")).content
+    evt = stored(sp.event(sp.customer("cus_late"), "customer.created"), status=EventStatus.received)
+    StripeEvent.objects.filter(pk=evt.pk).update(received_at=timezone.now() - dt.timedelta(minutes=2))
+    cache.delete("stripe:event_backlog")
+    page = client.get(reverse("customers:list")).content
+    assert b"Catching up with Stripe: 1 event waiting" in page
+    login(client, people.owner)  # customers are not told about the finance team's queue
+    cache.delete("stripe:event_backlog")
+    assert b"Catching up" not in client.get(reverse("selfserve:overview")).content

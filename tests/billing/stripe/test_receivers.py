@@ -44,13 +44,19 @@ def test_a_receiver_runs_for_its_event_type_only_and_once(registry):
     assert seen == [(failed.pk, "in_r1")]
 
 
-def test_a_superseded_event_runs_no_receiver(registry):
+def test_a_superseded_event_still_reaches_receivers_after_the_mirror_kept_the_newer_state(registry):
+    from djstripe.models import Customer
+
     seen = []
-    registry.stripe_receiver("customer.updated")(lambda event, obj: seen.append(obj["email"]))
+
+    @registry.stripe_receiver("customer.updated")
+    def on_update(event, obj):
+        seen.append((obj["email"], Customer.objects.get(id="cus_r").email))
+
     newer = stored(sp.event(sp.customer("cus_r", email="new@x.example"), "customer.updated", created=300))
     older = stored(sp.event(sp.customer("cus_r", email="old@x.example"), "customer.updated", created=100))
     processing.events_process(event_ids=[newer.pk, older.pk])
-    assert seen == ["new@x.example"]
+    assert seen == [("new@x.example", "new@x.example"), ("old@x.example", "new@x.example")]
 
 
 def test_a_failing_receiver_fails_the_event_and_rolls_back_its_mirror_write(registry):

@@ -151,3 +151,62 @@ def test_register_webhook_command(sandbox, settings, capsys):
     endpoints = list(gateway().list_all("/v1/webhook_endpoints"))
     assert [e["url"] for e in endpoints] == ["http://127.0.0.1:9/stripe/webhook/"]
     assert endpoints[0]["api_version"] == settings.STRIPE_API_VERSION
+
+
+def test_fields_stripe_moves_on_its_own_are_not_drift_and_real_drift_comes_first(sandbox):
+    customers = stripe_account_with(3)
+    sync.backfill(object_types=["customer", "subscription"])
+    quiet = Customer.objects.get(id=customers[0]["id"])
+    quiet.stripe_data = {**quiet.stripe_data, "next_invoice_sequence": 99}
+    quiet.save()
+    sub = Subscription.objects.filter(customer_id=customers[1]["id"]).get()
+    sub.stripe_data = {**sub.stripe_data, "latest_invoice": "in_other"}
+    sub.save()
+    loud = Customer.objects.get(id=customers[2]["id"])
+    loud.stripe_data = {
+        **loud.stripe_data,
+        "description": "edited",
+        "invoice_settings": {"default_payment_method": None},
+    }
+    loud.save()
+    Customer.objects.filter(id=customers[1]["id"]).update(stripe_data={**customers[1], "description": "x"})
+
+    report = sync.reconcile(object_types=["customer", "subscription"])
+    assert report.summary["subscription"]["differ"] == 0
+    differing = [d["id"] for d in report.details if d["kind"] == "differ"]
+    assert customers[0]["id"] not in differing
+    assert differing[0] == customers[2]["id"]  # a payment field differs: shown before a description
+    assert report.details[0]["important"] is True
+
+
+def test_a_finance_admin_repairs_one_object_or_all_from_the_page_audited(
+    sandbox, client, people, settings, django_capture_on_commit_callbacks
+):
+    from accounts.models import AuditLog
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    customers = stripe_account_with(2)
+    sync.backfill(object_types=["customer"])
+    for customer in customers:
+        row = Customer.objects.get(id=customer["id"])
+        row.stripe_data = {**row.stripe_data, "email": "tampered@x.example"}
+        row.save()
+    report = sync.reconcile(object_types=["customer"])
+    url = f"/events/drift/{report.pk}/repair/"
+    client.force_login(people.analyst)
+    assert client.post(url, {"type": "customer", "id": customers[0]["id"]}).status_code == 403
+    client.force_login(people.admin)
+    response = client.post(url, {"type": "customer", "id": customers[0]["id"]}, follow=True)
+    assert b"rewritten from Stripe" in response.content
+    assert Customer.objects.get(id=customers[0]["id"]).stripe_data["email"] == "s0@x.example"
+    assert Customer.objects.get(id=customers[1]["id"]).stripe_data["email"] == "tampered@x.example"
+    assert client.post(url, {"type": "customer", "id": "cus_not_in_report"}, follow=True).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"all": "1"})
+    assert Customer.objects.get(id=customers[1]["id"]).stripe_data["email"] == "s1@x.example"
+    report.refresh_from_db()
+    assert all(d.get("repaired") for d in report.details)
+    assert AuditLog.objects.filter(action="mirror.repair", actor=people.admin).count() == 2
+    assert AuditLog.objects.filter(action="mirror.repair_all", actor=people.admin).count() == 1
+    page = client.get("/events/drift/")
+    assert b"Repaired" in page.content
