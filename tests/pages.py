@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from billing.stripe import mirror
 from tests import stripe_payloads as sp
 
@@ -11,8 +13,15 @@ def login(client, user) -> None:
         client.force_login(user)
 
 
-def mirror_customer(customer_id: str, *, subscriptions: int = 1, invoices: int = 1, created: int = 1_760_000_000):
-    """Put a customer with subscriptions and invoices into the mirror through the event path."""
+_clock = itertools.count(1_760_000_000, 60)
+
+
+def mirror_customer(customer_id: str, *, subscriptions: int = 1, invoices: int = 1, created: int | None = None):
+    """Put a customer with subscriptions and invoices into the mirror through the event path.
+
+    Each call is a later moment (a different state of the same objects in the same second would be
+    a tie the mirror settles by asking Stripe)."""
+    created = created or next(_clock)
     mirror.apply_event(
         sp.event(sp.customer(customer_id, email=f"{customer_id}@x.example"), "customer.created", created=created)
     )
