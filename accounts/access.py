@@ -19,8 +19,43 @@ def staff_role(user) -> str | None:
         return None
 
 
-def finance_required(*roles: StaffRole):
-    """Only finance staff (optionally only some roles) may open the view."""
+# What each finance role may do, in one place. Views check it (`finance_required(action=...)`),
+# templates read it (`finance_can.<action>`), services trust their callers' check.
+#   admin    everything
+#   analyst  reads everything, exports; moves no money
+#   support  reads; resends invoices to customers; nothing else
+ALL = {StaffRole.admin, StaffRole.analyst, StaffRole.support}
+ADMIN = {StaffRole.admin}
+ROLE_ACTIONS: dict[str, set[str]] = {
+    "read": ALL,
+    "export": {StaffRole.admin, StaffRole.analyst},
+    "sql.write": {StaffRole.admin, StaffRole.analyst},
+    "invoice.send": {StaffRole.admin, StaffRole.support},
+    "invoice.retry": ADMIN,
+    "invoice.void": ADMIN,
+    "invoice.mark_uncollectible": ADMIN,
+    "invoice.credit_note": ADMIN,
+    "approval.decide": ADMIN,
+    "catalog.edit": ADMIN,
+    "fx.edit": ADMIN,
+    "event.replay": ADMIN,
+    "mirror.repair": ADMIN,
+    "dunning.edit": ADMIN,
+    "currency.launch": ADMIN,
+    "tax.edit": ADMIN,
+    "risk.decide": ADMIN,
+    "usage.edit": ADMIN,
+}
+
+
+def can(user, action: str) -> bool:
+    """May this finance user do `action`? Unknown actions are refused."""
+    role = staff_role(user)
+    return role is not None and role in ROLE_ACTIONS.get(action, set())
+
+
+def finance_required(*roles: StaffRole, action: str | None = None):
+    """Only finance staff (optionally only some roles, or those allowed `action`) may open the view."""
 
     def decorator(view):
         @wraps(view)
@@ -28,8 +63,10 @@ def finance_required(*roles: StaffRole):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             role = staff_role(request.user)
-            if role is None or (roles and role not in roles):
+            if role is None:
                 raise PermissionDenied("This page is for the finance team")
+            if (roles and role not in roles) or (action and not can(request.user, action)):
+                raise PermissionDenied("Your finance role does not allow this")
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -28,8 +28,10 @@ INSTALLED_APPS = [
     "djstripe",
     "djmoney",
     "django_countries",
+    "django_filters",
     "accounts",
     "billing.stripe",
+    "billing.ui",
     "billing.currencies",
     "billing.catalog",
     "billing.customers",
@@ -49,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "billing.ui.middleware.ViewerTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -13,14 +13,8 @@ from billing.stripe import accessors
 
 
 def customer_search(*, query: str = "", country: str = "") -> QuerySet[Customer]:
-    return (
-        Customer.mirror.real()
-        .search(query)
-        .in_country(country)
-        .select_related("organisation")
-        .with_subscriptions()
-        .newest_first()
-    )
+    """Customers (not stubs) with their organisation and subscriptions, for a page of rows."""
+    return Customer.mirror.real().search(query).in_country(country).select_related("organisation").with_subscriptions()
 
 
 @dataclass

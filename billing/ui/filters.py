@@ -1,0 +1,137 @@
+"""Filter fields shared by the lists: choices read from the mirror, amounts in major units."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from billing.money import exponent
+
+SEARCH_MAX = 200
+
+
+class SearchInput(forms.TextInput):
+    input_type = "search"
+
+
+def clean_search(value: str) -> str:
+    """What people typed, without control characters (a NUL is not a wildcard, and PostgreSQL refuses it),
+    cut to a length a person types."""
+    return "".join(ch for ch in value if ch.isprintable()).strip()[:SEARCH_MAX]
+
+
+class SearchField(forms.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = []  # cleaned below instead of refused: a pasted control character is no error
+
+    def to_python(self, value):
+        return clean_search(super().to_python(value) or "")
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = SearchField
+
+
+def search_field(label: str, placeholder: str) -> django_filters.CharFilter:
+    return SearchFilter(
+        label=label,
+        method="filter_search",
+        widget=SearchInput(attrs={"placeholder": placeholder, "maxlength": SEARCH_MAX}),
+    )
+
+
+def choice(label: str, choices, method: str) -> django_filters.ChoiceFilter:
+    return django_filters.ChoiceFilter(label=label, choices=choices, method=method, empty_label="Any")
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+def amount_range_q(prefix: str, amount_key: str, currency_key: str, low: Decimal | None, high: Decimal | None) -> Q:
+    """Rows whose amount (minor units in JSON) lies in [low, high] major units, each in its own currency.
+
+    The same "100" is 10000 cents, 100 yen and 100000 fils: one condition per decimal exponent."""
+    groups: dict[int, list[str]] = {}
+    for code in KNOWN_CURRENCIES:
+        groups.setdefault(exponent(code), []).append(code)
+    condition = Q()
+    for digits, codes in groups.items():
+        scale = 10**digits
+        part = Q(**{f"{prefix}stripe_data__{currency_key}__in": codes})
+        if low is not None:
+            part &= Q(**{f"{prefix}stripe_data__{amount_key}__gte": int(low * scale)})
+        if high is not None:
+            part &= Q(**{f"{prefix}stripe_data__{amount_key}__lte": int(high * scale)})
+        condition |= part
+    return condition
+
+
+# Currencies Stripe supports that the portal may meet; amounts in others are matched as two-decimal.
+KNOWN_CURRENCIES = [
+    "usd",
+    "eur",
+    "gbp",
+    "jpy",
+    "krw",
+    "kwd",
+    "bhd",
+    "jod",
+    "omr",
+    "tnd",
+    "aud",
+    "cad",
+    "chf",
+    "sek",
+    "nok",
+    "dkk",
+    "pln",
+    "czk",
+    "huf",
+    "brl",
+    "mxn",
+    "inr",
+    "sgd",
+    "hkd",
+    "nzd",
+    "zar",
+    "aed",
+    "sar",
+    "ils",
+    "try",
+    "twd",
+    "thb",
+    "idr",
+    "myr",
+    "php",
+    "vnd",
+    "clp",
+    "cop",
+    "pen",
+    "ars",
+    "isk",
+    "ugx",
+    "xof",
+    "xaf",
+]
+
+
+class AmountRangeForm(forms.Form):
+    """Adds the check every amount range needs: a minimum above the maximum is a mistake."""
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("amount_min"), data.get("amount_max")
+        if low is not None and high is not None and low > high:
+            raise forms.ValidationError("The minimum amount is above the maximum.")
+        return data
+
+
+def decimal_or_none(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
