@@ -203,6 +203,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
 
+# --- Reports -------------------------------------------------------------------------------
+PORTAL_REPORTING_CURRENCY = env.string("PORTAL_REPORTING_CURRENCY", "usd").lower()
+
 # --- Stripe ---------------------------------------------------------------------------------
 # Pinned: the gateway, the sandbox, the intake and dj-stripe all use exactly this version.
 STRIPE_API_VERSION = "2026-08-26.dahlia"

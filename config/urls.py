@@ -12,6 +12,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", account_views.health, name="health"),
     path("stripe/webhook/", stripe_views.webhook, name="stripe-webhook"),
+    path("revenue/", include("billing.reports.urls")),
+    path("currencies/", include("billing.currencies.urls")),
     path("customers/", include("billing.customers.urls")),
     path("events/", include("billing.stripe.urls")),
     path("billing/", include("billing.selfserve.urls")),

@@ -65,7 +65,7 @@ RETRIEVE_PATHS = {
     "checkout.session": "/v1/checkout/sessions/{id}",
     "mandate": "/v1/mandates/{id}",
     "coupon": "/v1/coupons/{id}",
-}
+}  # discounts have no endpoint of their own: a tie on one is left to its next event
 # Stripe's answer settles a tied second once it is at least this much younger than it.
 SETTLED_AFTER_SECONDS = 2
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from djstripe import models as dj
 
@@ -45,6 +46,7 @@ OBJECT_MODELS: dict[str, type[models.Model]] = {
     "checkout.session": dj.Session,
     "mandate": dj.Mandate,
     "coupon": dj.Coupon,
+    "discount": dj.Discount,
 }
 OBJECT_TYPE_OF_MODEL = {model: name for name, model in OBJECT_MODELS.items()}
 
@@ -339,6 +341,12 @@ class Writer:
                 value = self.now
             elif name == "metadata":
                 value = data.get("metadata") or {}
+            elif name == "livemode":
+                # Some objects (discounts) carry no `livemode`: they are of the account's mode. NULL
+                # is kept for stubs, which set it after this.
+                value = data.get("livemode")
+                if value is None:
+                    value = settings.STRIPE_LIVE_MODE
             elif column.target is not None:
                 raw = column.read(data) if column.read else None
                 value = _ref_id(raw)

@@ -24,6 +24,17 @@ EXTRA = {
         "setup_intent": None,
         "subscription": None,
     },
+    "discount": {
+        "id": "di_1",
+        "object": "discount",
+        "customer": "cus_ex",
+        "subscription": None,
+        "invoice": None,
+        "start": 1_760_000_000,
+        "end": None,
+        "source": {"coupon": "SPRING", "type": "coupon"},
+        "promotion_code": None,
+    },
     "coupon": {
         "id": "SPRING",
         "object": "coupon",
