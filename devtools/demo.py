@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import MemberRole, Membership, Organisation, StaffProfile, StaffRole
+from billing.catalog.models import SelfServeOffer
 from billing.catalog.services import price_create, product_create
 from billing.customers.services import customer_create, customer_set_default_payment_method, setup_intent_create
 from billing.stripe.errors import PaymentDeclined
@@ -94,6 +95,10 @@ class DemoBuilder:
                         metadata={"plan": key},
                     )
                     self.prices[(key, interval, currency)] = price["id"]
+                    SelfServeOffer.objects.get_or_create(
+                        price_id=price["id"],
+                        defaults={"position": list(PRODUCTS).index(key) * 10 + (interval == "year")},
+                    )
         self.out(f"catalog: {len(PRODUCTS)} products, {len(self.prices)} prices")
 
     # --- people ---------------------------------------------------------------------------

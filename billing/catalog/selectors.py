@@ -1,0 +1,47 @@
+"""Reads of the catalog: products with their prices, and what self-serve offers in a currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from djstripe.models import Price, Product
+
+from billing.catalog.models import SelfServeOffer
+
+
+@dataclass
+class Offer:
+    price: Price
+    product: Product | None
+    position: int
+    max_quantity: int | None
+
+    @property
+    def interval(self) -> str:
+        return ((self.price.stripe_data.get("recurring") or {}).get("interval")) or ""
+
+    @property
+    def unit_amount(self) -> int:
+        return self.price.stripe_data.get("unit_amount") or 0
+
+    @property
+    def currency(self) -> str:
+        return self.price.stripe_data.get("currency") or ""
+
+
+def offers(*, currency: str | None = None) -> list[Offer]:
+    """Active prices finance offers to self-serve, in their order; in one currency when given."""
+    by_price = {o.price_id: o for o in SelfServeOffer.objects.all()}
+    prices = Price.objects.filter(id__in=list(by_price), stripe_data__active=True).select_related("product")
+    if currency:
+        prices = prices.filter(stripe_data__currency=currency.lower())
+    rows = [
+        Offer(price=p, product=p.product, position=by_price[p.id].position, max_quantity=by_price[p.id].max_quantity)
+        for p in prices
+        if (p.product is None or p.product.stripe_data.get("active", True))
+    ]
+    return sorted(rows, key=lambda o: (o.position, o.price.id))
+
+
+def offer_for(price_id: str) -> SelfServeOffer | None:
+    return SelfServeOffer.objects.filter(price_id=price_id).first()
