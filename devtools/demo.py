@@ -95,10 +95,11 @@ class DemoBuilder:
                         metadata={"plan": key},
                     )
                     self.prices[(key, interval, currency)] = price["id"]
-                    SelfServeOffer.objects.get_or_create(
-                        price_id=price["id"],
-                        defaults={"position": list(PRODUCTS).index(key) * 10 + (interval == "year")},
-                    )
+                    if key != "enterprise":  # Enterprise Grid is sold by the sales team, not self-serve
+                        SelfServeOffer.objects.get_or_create(
+                            price_id=price["id"],
+                            defaults={"position": list(PRODUCTS).index(key) * 10 + (interval == "year")},
+                        )
         self.out(f"catalog: {len(PRODUCTS)} products, {len(self.prices)} prices")
 
     # --- people ---------------------------------------------------------------------------
