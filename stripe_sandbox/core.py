@@ -46,6 +46,9 @@ PREFIXES = {
     "balance_transaction": "txn",
     "invoice_payment": "inpay",
     "billing.meter_event_summary": "mtrusg",
+    "credit_note": "cn",
+    "credit_note_line_item": "cnli",
+    "customer_balance_transaction": "cbtxn",
 }
 
 

@@ -372,3 +372,44 @@ def open_review(api: Api, charge: dict, reason: str = "rule") -> dict:
     charge["outcome"] = {**charge["outcome"], "type": "manual_review", "risk_level": "elevated"}
     api.emit("review.opened", review)
     return review
+
+
+def create_refund(api: Api, charge: dict, amount: int | None, reason: str | None, metadata: dict) -> dict:
+    """Refund `amount` (default: all that is left) of a charge that succeeded; emits its events."""
+    if not charge["paid"]:
+        raise SandboxError(
+            400, f"Charge {charge['id']} has not succeeded; nothing to refund.", code="charge_not_refundable"
+        )
+    refundable = charge["amount_captured"] - charge["amount_refunded"]
+    amount = refundable if amount is None else amount
+    if amount <= 0 or amount > refundable:
+        raise SandboxError(
+            400,
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({refundable})",
+            code="amount_too_large",
+            param="amount",
+        )
+    if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
+        raise SandboxError(400, "reason must be duplicate, fraudulent or requested_by_customer", param="reason")
+    refund = make(
+        "refund",
+        id=new_id("refund"),
+        amount=amount,
+        charge=charge["id"],
+        currency=charge["currency"],
+        created=int(time.time()),
+        payment_intent=charge["payment_intent"],
+        reason=reason,
+        status="succeeded",
+        metadata=metadata,
+        balance_transaction=None,
+        destination_details={"type": charge["payment_method_details"]["type"]},
+    )
+    api.state.add(refund)
+    previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
+    charge["refunds"]["data"].append(refund)
+    api.emit("refund.created", refund)
+    api.emit("charge.refunded", charge, previous)
+    return refund

@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (each registers its routes)
     account,
     catalog,
     checkout,
+    credit_notes,
     customers,
     invoices,
     meters,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from ..core import SandboxError, copy_of, make, new_id
-from ..engine.payments import card_error, create_charge, payment_method_behaviour, resolve_payment_method
+from ..engine.payments import (
+    card_error,
+    create_charge,
+    create_refund,
+    payment_method_behaviour,
+    resolve_payment_method,
+)
 from ..routing import Api, as_bool, as_int, check, need, public, readable, route
 
 
@@ -93,43 +97,9 @@ def refund_create(api: Api, params: dict) -> dict:
         charge = api.state.get(intent.get("latest_charge") or "", "charge", param="payment_intent")
     else:
         charge = api.state.get(need(params, "charge"), "charge", param="charge")
-    if not charge["paid"]:
-        raise SandboxError(
-            400, f"Charge {charge['id']} has not succeeded; nothing to refund.", code="charge_not_refundable"
-        )
-    refundable = charge["amount_captured"] - charge["amount_refunded"]
-    amount = as_int(params.get("amount"), "amount", refundable)
-    if amount <= 0 or amount > refundable:
-        raise SandboxError(
-            400,
-            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({refundable})",
-            code="amount_too_large",
-            param="amount",
-        )
-    if params.get("reason") not in (None, "duplicate", "fraudulent", "requested_by_customer"):
-        raise SandboxError(400, "reason must be duplicate, fraudulent or requested_by_customer", param="reason")
-    refund = make(
-        "refund",
-        id=new_id("refund"),
-        amount=amount,
-        charge=charge["id"],
-        currency=charge["currency"],
-        created=int(time.time()),
-        payment_intent=charge["payment_intent"],
-        reason=params.get("reason"),
-        status="succeeded",
-        metadata=params.get("metadata") or {},
-        balance_transaction=None,
-        destination_details={"type": charge["payment_method_details"]["type"]},
+    return create_refund(
+        api, charge, as_int(params.get("amount"), "amount"), params.get("reason"), params.get("metadata") or {}
     )
-    api.state.add(refund)
-    previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
-    charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
-    charge["refunds"]["data"].append(refund)
-    api.emit("refund.created", refund)
-    api.emit("charge.refunded", charge, previous)
-    return refund
 
 
 @route("POST", "/v1/disputes/{id}/close")
