@@ -65,6 +65,22 @@ def decimal_fraction(name: str, default: float) -> float:
     return number
 
 
+def money_minor(name: str, default: str, currency: str) -> int:
+    """An amount typed in major units ("1000.50") as integer minor units of `currency`."""
+    from decimal import Decimal, InvalidOperation
+
+    from babel.numbers import get_currency_precision
+
+    value = (os.environ.get(name) or default).strip()
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(f"{name}={value!r} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise ConfigError(f"{name}={value!r} must be an amount of at least 0")
+    return int(amount.scaleb(get_currency_precision(currency.upper())))
+
+
 def url(name: str, *, schemes: set[str], default: str | None = None) -> str | None:
     value = os.environ.get(name, "").strip() or default
     if value is None:

@@ -190,6 +190,7 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.reconcile_mirror": {"queue": "reports"},
     "billing.stripe.tasks.prune_events": {"queue": "reports"},
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
+    "billing.invoices.tasks.*": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -205,6 +206,9 @@ STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, min
 
 # --- Reports -------------------------------------------------------------------------------
 PORTAL_REPORTING_CURRENCY = env.string("PORTAL_REPORTING_CURRENCY", "usd").lower()
+# Voids, write-offs and credit notes at or above this (in the reporting currency's major units)
+# wait for a second finance admin.
+PORTAL_APPROVAL_THRESHOLD = env.money_minor("PORTAL_APPROVAL_THRESHOLD", "1000", PORTAL_REPORTING_CURRENCY)
 
 # --- Stripe ---------------------------------------------------------------------------------
 # Pinned: the gateway, the sandbox, the intake and dj-stripe all use exactly this version.
