@@ -252,6 +252,9 @@ LOGGING = {
     },
 }
 
+# `@sensitive_variables` holds with DEBUG on too (Django's filter only acts with DEBUG off).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.SecretsHiddenFilter"
+
 FORMS_URLFIELD_ASSUME_HTTPS = True
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", event_views.event_list, name="list"),
     path("replay/", event_views.event_replay, name="replay"),
     path("drift/", event_views.drift_report, name="drift"),
-    path("<str:event_id>/", event_views.event_detail, name="detail"),
+    # Any stored id opens, even one the intake refuses today (ids with `/` were once stored).
+    path("<path:event_id>/", event_views.event_detail, name="detail"),
 ]
