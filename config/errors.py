@@ -1,6 +1,8 @@
-"""How errors are shown: secrets never on a debug page."""
+"""How errors are shown and logged: secrets never on a debug page, a refused request in one line."""
 
 from __future__ import annotations
+
+import logging
 
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -10,4 +12,14 @@ class SecretsHiddenFilter(SafeExceptionReporterFilter):
     secret in a traceback's locals (`@sensitive_variables`) must not be one of the things they show."""
 
     def is_active(self, request) -> bool:
+        return True
+
+
+class RefusedRequestFilter(logging.Filter):
+    """A 4xx (a 403 from an access rule, a 404) is routine: its log line carries no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if 400 <= getattr(record, "status_code", 0) < 500:
+            record.exc_info = None
+            record.exc_text = None
         return True

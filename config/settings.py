@@ -242,9 +242,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refused_request": {"()": "config.errors.RefusedRequestFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Without Django's own handlers (a second console copy with DEBUG on, mail to ADMINS): root logs once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["refused_request"], "propagate": True},
         "django.db.backends": {"level": "WARNING", "propagate": True},
         "stripe": {"level": "WARNING", "propagate": True},
         "django.server": {"level": env.string("REQUEST_LOG_LEVEL", "WARNING"), "propagate": True},

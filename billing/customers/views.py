@@ -9,18 +9,25 @@ from djstripe.models import Customer
 
 from accounts.access import finance_required
 from billing.customers import selectors
+from billing.customers.forms import CustomerSearchForm
 
 
 @finance_required()
 def customer_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:200]
-    country = request.GET.get("country", "")[:2]
-    page = Paginator(selectors.customer_search(query=query, country=country), 50).get_page(request.GET.get("page"))
+    form = CustomerSearchForm(request.GET)
+    if form.is_valid():
+        query, country = form.cleaned_data["q"], form.cleaned_data["country"]
+        customers = selectors.customer_search(query=query, country=country)
+    else:  # a search that cannot run shows nothing (not everyone) and says why
+        query, country = form.data.get("q", "")[:200], form.data.get("country", "")[:2]
+        customers = Customer.objects.none()
+    page = Paginator(customers, 50).get_page(request.GET.get("page"))
     context = {
         "rows": selectors.customer_rows(list(page.object_list)),
         "page_obj": page,
         "query": query,
         "country": country,
+        "search_errors": [error for errors in form.errors.values() for error in errors],
         "querystring": urlencode({k: v for k, v in {"q": query, "country": country}.items() if v}),
     }
     template = "customers/_results.html" if request.headers.get("HX-Request") else "customers/list.html"

@@ -77,3 +77,15 @@ def test_a_wrong_password_is_explained(browser, live_server, people):
     page.fill("#id_password", "wrong")
     page.click("button[type=submit]")
     assert "correct username and password" in page.inner_text("[role=alert]")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_3000_character_search_keeps_the_page_in_its_width(browser, live_server, people, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    log_in(page, live_server.url, "finance-analyst")
+    page.goto(f"{live_server.url}/customers/?q={'a' * 3000}")
+    assert "at most 200 characters" in page.inner_text("#results")
+    page.goto(f"{live_server.url}/customers/?q={'b' * 200}")
+    assert "No customers match" in page.inner_text("#results")
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert len(page.input_value("input[name=q]")) == 200

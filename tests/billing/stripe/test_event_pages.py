@@ -170,3 +170,12 @@ def test_replay_returns_to_the_page_it_came_from(client, people, settings):
     here = reverse("stripe_events:detail", args=[evt.pk])
     response = client.post(reverse("stripe_events:replay"), {"event_id": evt.pk, "next": here})
     assert response.status_code == 302 and response.url == here
+
+
+@pytest.mark.parametrize(("page", "current"), [("stripe_events:list", "Events"), ("stripe_events:drift", "Drift")])
+def test_the_nav_marks_the_page_you_are_on(client, people, page, current):
+    import re
+
+    login(client, people.analyst)
+    html = client.get(reverse(page)).content.decode()
+    assert re.findall(r'aria-current="page">(\w+)</a>', html) == [current]
