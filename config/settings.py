@@ -138,6 +138,7 @@ AXES_COOLOFF_TIME = env.integer("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # 
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False  # no banner on every start-up; lockouts are still logged (WARNING)
 
 # Mail (password resets): printed to the console unless EMAIL_URL names an SMTP server.
 _email = env.email("EMAIL_URL")
