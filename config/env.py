@@ -90,6 +90,16 @@ def secret_key_shaped(name: str, value: str | None, prefixes: tuple[str, ...]) -
     return value
 
 
+def private_file(path: Path) -> None:
+    """Make `path` (created empty if missing, its directory must exist) and any SQLite -wal/-shm
+    beside it readable and writable by this user only."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file is path and not file.exists():
+            os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
+        if file.exists():
+            file.chmod(0o600)
+
+
 def local_secret_key(path: Path) -> str:
     try:
         return path.read_text().strip()

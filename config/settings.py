@@ -102,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: the tests' Celery worker and live server share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    if DATABASES["default"]["NAME"] != ":memory:" and Path(DATABASES["default"]["NAME"]).parent.is_dir():
+        # It holds webhook secrets: this user's only (SQLite gives its -wal/-shm files the same mode).
+        env.private_file(Path(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
     # Benchmarks build a throwaway schema straight from the models (`migrate --run-syncdb`),
@@ -284,3 +287,18 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS: on wherever DEBUG is off. `make run` serves plain http on 127.0.0.1: PORTAL_HTTPS=false.
+PORTAL_HTTPS = env.boolean("PORTAL_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", PORTAL_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # load balancers probe the web processes over plain http
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", PORTAL_HTTPS)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", PORTAL_HTTPS)
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000 if PORTAL_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", PORTAL_HTTPS)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", PORTAL_HTTPS)
+# The header by which the TLS-terminating proxy says a request came over https (`none`: no proxy).
+_proxy_header = env.string("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if PORTAL_HTTPS else "none")
+SECURE_PROXY_SSL_HEADER = (
+    None if _proxy_header.lower() == "none" else ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+)
