@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -91,12 +92,12 @@ def secret_key_shaped(name: str, value: str | None, prefixes: tuple[str, ...]) -
 
 
 def private_file(path: Path) -> None:
-    """Make `path` (created empty if missing, its directory must exist) and any SQLite -wal/-shm
+    """Make `path` (created empty if missing; its directory must exist) and any SQLite -wal/-shm
     beside it readable and writable by this user only."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if file is path and not file.exists():
-            os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
-        if file.exists():
+        with contextlib.suppress(FileNotFoundError):  # SQLite removes -wal/-shm as the last connection closes
             file.chmod(0o600)
 
 
