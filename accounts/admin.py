@@ -37,10 +37,11 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "actor", "action", "object_type", "object_id", "organisation")
-    list_select_related = ("actor", "organisation")
+    # The username, not the user: it stays when the user is deleted.
+    list_display = ("created_at", "actor_username", "action", "object_type", "object_id", "organisation")
+    list_select_related = ("organisation",)
     list_filter = ("action",)
-    search_fields = ("=object_id", "action")
+    search_fields = ("=object_id", "action", "=actor_username")
     show_full_result_count = False
 
     def has_add_permission(self, request):

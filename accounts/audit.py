@@ -23,8 +23,10 @@ def audit(
         object_id = object_id or str(getattr(obj, "id", obj.pk))
         if organisation is None and isinstance(obj, Organisation):
             organisation = obj
+    person = actor if getattr(actor, "is_authenticated", False) else None
     return AuditLog.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=person,
+        actor_username=person.get_username() if person else "",
         action=action,
         object_type=object_type,
         object_id=object_id,

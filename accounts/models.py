@@ -74,14 +74,21 @@ class StaffProfile(models.Model):
 
 
 class AuditLog(models.Model):
-    """Every action a person (or the system on their behalf) took. Append-only."""
+    """Every action a person (or the system on their behalf) took. Append-only: on PostgreSQL a
+    trigger refuses UPDATE and DELETE (migration 0003), so the relations below never change a row
+    either — a deleted user or organisation leaves its id and the actor's username in place."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    actor_username = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted")
     action = models.CharField(max_length=100)
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=255, blank=True)
-    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:

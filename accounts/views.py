@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import json
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -27,6 +29,23 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**kwargs, demo_logins=demo_logins())
+
+
+def locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a login it refuses (too many failures): the login page, saying why."""
+    context = {
+        "form": AuthenticationForm(request, initial={"username": (credentials or {}).get("username", "")}),
+        "locked_out_minutes": settings.AXES_COOLOFF_TIME * 60,
+        "demo_logins": demo_logins(),
+    }
+    return render(request, "registration/login.html", context, status=429)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form):
+        # Whoever can set a new password may log in with it at once, even if locked out.
+        axes_reset(username=form.user.get_username())
+        return super().form_valid(form)
 
 
 @login_required

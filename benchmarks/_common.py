@@ -62,6 +62,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "PORTAL_SCHEMA_WITHOUT_MIGRATIONS": "1",
         "PORTAL_VAR_DIR": var_dir,
+        "PORTAL_HTTPS": "false",  # plain http on 127.0.0.1
         "DJANGO_SETTINGS_MODULE": "config.settings",
         **extra,
     }

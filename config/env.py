@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 
 class ConfigError(Exception):
@@ -106,6 +107,16 @@ def secret_key_shaped(name: str, value: str | None, prefixes: tuple[str, ...]) -
     return value
 
 
+def private_file(path: Path) -> None:
+    """Make `path` (created empty if missing; its directory must exist) and any SQLite -wal/-shm
+    beside it readable and writable by this user only."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):  # SQLite removes -wal/-shm as the last connection closes
+            file.chmod(0o600)
+
+
 def local_secret_key(path: Path) -> str:
     try:
         return path.read_text().strip()
@@ -115,6 +126,33 @@ def local_secret_key(path: Path) -> str:
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+
+EMAIL_SCHEMES = {"console", "smtp", "smtp+tls", "smtp+ssl"}
+
+
+def email(name: str) -> dict:
+    """Django's EMAIL_* settings from one URL: unset or `console://`, the console (mail printed);
+    `smtp://user:password@host:port` (plain, e.g. a local relay), `smtp+tls://…` (STARTTLS),
+    `smtp+ssl://…` (implicit TLS). User and password are percent-encoded."""
+    value = os.environ.get(name, "").strip()
+    parsed = urlparse(url(name, schemes=EMAIL_SCHEMES) if value not in ("", "console://") else "console:")
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ConfigError(f"{name} is malformed: the port is not a number") from None
+    if parsed.scheme != "console" and not parsed.hostname:
+        raise ConfigError(f"{name} is malformed: expected smtp://user:password@host:port")
+    return {
+        "backend": "django.core.mail.backends."
+        + ("console.EmailBackend" if parsed.scheme == "console" else "smtp.EmailBackend"),
+        "host": parsed.hostname or "localhost",
+        "port": port or {"smtp+tls": 587, "smtp+ssl": 465}.get(parsed.scheme, 25),
+        "user": unquote(parsed.username or ""),
+        "password": unquote(parsed.password or ""),
+        "use_tls": parsed.scheme == "smtp+tls",
+        "use_ssl": parsed.scheme == "smtp+ssl",
+    }
 
 
 def exit_on_config_error(error: ConfigError) -> None:

@@ -18,7 +18,7 @@ ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"
 CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_site.AuditedAdminConfig",  # django.contrib.admin, every change audited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "djmoney",
     "django_countries",
     "django_filters",
+    "axes",
     "accounts",
     "billing.stripe",
     "billing.ui",
@@ -53,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "billing.ui.middleware.ViewerTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,6 +106,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: the tests' Celery worker and live server share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    if DATABASES["default"]["NAME"] != ":memory:" and Path(DATABASES["default"]["NAME"]).parent.is_dir():
+        # It holds webhook secrets: this user's only (SQLite gives its -wal/-shm files the same mode).
+        env.private_file(Path(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
     # Benchmarks build a throwaway schema straight from the models (`migrate --run-syncdb`),
@@ -130,6 +135,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from
+# one address, that pair is locked out for LOGIN_COOLOFF_MINUTES (its attempts are in the database,
+# shared by every web process; a successful login or a password reset clears them).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env.integer("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours, as a float
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False  # no banner on every start-up; lockouts are still logged (WARNING)
+
+# Mail (password resets): printed to the console unless EMAIL_URL names an SMTP server.
+_email = env.email("EMAIL_URL")
+EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT = _email["backend"], _email["host"], _email["port"]
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["user"], _email["password"]
+EMAIL_USE_TLS, EMAIL_USE_SSL = _email["use_tls"], _email["use_ssl"]
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Billing portal <billing-portal@localhost>")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -255,9 +279,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refused_request": {"()": "config.errors.RefusedRequestFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Without Django's own handlers (a second console copy with DEBUG on, mail to ADMINS): root logs once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["refused_request"], "propagate": True},
         "django.db.backends": {"level": "WARNING", "propagate": True},
         "stripe": {"level": "WARNING", "propagate": True},
         "django.server": {"level": env.string("REQUEST_LOG_LEVEL", "WARNING"), "propagate": True},
@@ -265,7 +293,25 @@ LOGGING = {
     },
 }
 
+# `@sensitive_variables` holds with DEBUG on too (Django's filter only acts with DEBUG off).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.SecretsHiddenFilter"
+
 FORMS_URLFIELD_ASSUME_HTTPS = True
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- HTTPS: on wherever DEBUG is off. `make run` serves plain http on 127.0.0.1: PORTAL_HTTPS=false.
+PORTAL_HTTPS = env.boolean("PORTAL_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", PORTAL_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # load balancers probe the web processes over plain http
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", PORTAL_HTTPS)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", PORTAL_HTTPS)
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000 if PORTAL_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", PORTAL_HTTPS)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", PORTAL_HTTPS)
+# The header by which the TLS-terminating proxy says a request came over https (`none`: no proxy).
+_proxy_header = env.string("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if PORTAL_HTTPS else "none")
+SECURE_PROXY_SSL_HEADER = (
+    None if _proxy_header.lower() == "none" else ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import string
 import threading
@@ -198,7 +199,10 @@ class State:
                 "invoice_counter": self.invoice_counter,
             }
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
+            # Webhook secrets are in it: readable by this user only, from the first byte written.
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+                os.fchmod(out.fileno(), 0o600)  # an older tmp file keeps its mode through O_CREAT
+                out.write(json.dumps(data))
             tmp.replace(self.path)
             self.dirty = False
 

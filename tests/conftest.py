@@ -17,6 +17,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _plain_http() -> None:
+    """Tests, and the workers, live servers and browsers they start, speak plain http on 127.0.0.1.
+    pytest-django has read the settings before this file: switch child processes off by the
+    environment, and this one by undoing what PORTAL_HTTPS turned on."""
+    from django.conf import settings
+
+    os.environ["PORTAL_HTTPS"] = "false"
+    settings.SECURE_SSL_REDIRECT = settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS, settings.SECURE_PROXY_SSL_HEADER = 0, None
+
+
+_plain_http()
+
+
 from tests import netguard  # noqa: E402,F401  (installs the loopback-only guard)
 
 

@@ -51,7 +51,21 @@ def _data_column(key: str, label: str, money: str | None = None):
     return column
 
 
-class MirrorAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Nothing added, changed or deleted from the admin: these rows are the record of what Stripe
+    sent and what became of it, written only by the intake and the workers."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MirrorAdmin(ReadOnlyAdmin):
     data_columns: tuple = ()
     list_per_page = 50
     show_full_result_count = False
@@ -82,15 +96,6 @@ class MirrorAdmin(admin.ModelAdmin):
         return format_html(
             "<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.stripe_data, indent=2, sort_keys=True)
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 MIRROR_COLUMNS: dict[type, tuple] = {
@@ -147,7 +152,7 @@ for model in {m for m in dj.__dict__.values() if isinstance(m, type) and hasattr
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "type", "object_id", "status", "attempts", "created", "received_at")
     list_filter = ("status",)
     search_fields = ("=id", "=object_id", "type")
@@ -156,43 +161,22 @@ class StripeEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in StripeEvent._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ObjectVersion)
-class ObjectVersionAdmin(admin.ModelAdmin):
+class ObjectVersionAdmin(ReadOnlyAdmin):
     list_display = ("stripe_id", "object_type", "event_created", "rank", "event_id", "deleted")
     search_fields = ("=stripe_id",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ReadOnlyAdmin):
     list_display = ("stripe_id", "url", "api_base", "api_version", "created_at")
     exclude = ("secret",)  # never shown
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(IntakeRejection)
-class IntakeRejectionAdmin(admin.ModelAdmin):
+class IntakeRejectionAdmin(ReadOnlyAdmin):
     list_display = ("day", "reason", "count")
     ordering = ("-day",)
-
-    def has_add_permission(self, request):
-        return False

@@ -2,46 +2,39 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import finance_required
 from accounts.models import StaffRole
 from billing.stripe import selectors, services
 from billing.stripe.errors import StripeGatewayError
+from billing.stripe.forms import EventFilterForm
 from billing.stripe.models import DriftReport, EventStatus, StripeEvent
-
-
-def _parse_date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 @finance_required()
 def event_list(request: HttpRequest) -> HttpResponse:
-    filters = {key: request.GET.get(key, "").strip()[:255] for key in ("type", "status", "object", "date")}
-    day = _parse_date(filters["date"])
-    events = selectors.event_search(
-        type_prefix=filters["type"], status=filters["status"], object_id=filters["object"], day=day
-    )
+    form = EventFilterForm(request.GET)
+    form.is_valid()  # a bad filter is left out and named; the others still apply
+    events = selectors.event_search(**form.filters())
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    shown = {name: value for name, value in form.cleaned_data.items() if value}
     context = {
         "page_obj": page,
-        "filters": filters,
+        "filters": {name: form.data.get(name, "")[:255] for name in form.fields},
+        "filter_problems": form.problems(),
         "statuses": EventStatus.choices,
         "needing_attention": selectors.events_needing_attention_count(),
         "rejections": selectors.recent_rejections(),
-        "querystring": urlencode({k: v for k, v in filters.items() if v}),
-        "bad_date": bool(filters["date"]) and day is None,
+        "querystring": urlencode(shown),
     }
     return render(request, "stripe_events/list.html", context)
 
@@ -59,6 +52,11 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
 @require_POST
 @finance_required(StaffRole.admin)
 def event_replay(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next", "")
+    if next_url and not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseBadRequest("next must be a path on this site; nothing was replayed.")
     event_id = request.POST.get("event_id", "")
     if event_id:
         get_object_or_404(StripeEvent, pk=event_id)
@@ -67,7 +65,7 @@ def event_replay(request: HttpRequest) -> HttpResponse:
         ids = selectors.failed_event_ids()
     count = services.event_replay(event_ids=ids, actor=request.user)
     messages.success(request, f"{count} event{'s' if count != 1 else ''} queued for replay.")
-    return redirect(request.POST.get("next") or "stripe_events:list")
+    return redirect(next_url or "stripe_events:list")
 
 
 @finance_required()

@@ -17,6 +17,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from billing.stripe.errors import InvalidRequest, PaymentDeclined, StripeGatewayError, StripeUnavailable
 from billing.stripe.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
@@ -171,9 +172,15 @@ def reset_gateway() -> None:
     _default_limiter.cache_clear()
 
 
+@sensitive_variables("secret")
 def verify_signature(payload: bytes, header: str, secret: str, tolerance: int) -> None:
-    """Raise ValueError unless `header` is Stripe's signature of `payload` with `secret`."""
+    """Raise ValueError unless `header` is Stripe's signature of `payload` with `secret`, timestamped
+    within `tolerance` seconds of now, before or after (stripe-python only refuses old timestamps)."""
     try:
         stripe.WebhookSignature.verify_header(payload.decode("utf-8"), header, secret, tolerance)
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
         raise ValueError(str(error).split("\n")[0]) from None
+    # Read as verify_header read it (the first `t=` item), which it has already parsed as an integer.
+    timestamp = next(int(item.split("=", 2)[1]) for item in header.split(",") if item.split("=", 2)[0] == "t")
+    if timestamp > time.time() + tolerance:
+        raise ValueError("Timestamp is in the future (outside the tolerance zone)")

@@ -8,5 +8,6 @@ urlpatterns = [
     path("replay/", event_views.event_replay, name="replay"),
     path("drift/", event_views.drift_report, name="drift"),
     path("drift/<int:report_id>/repair/", event_views.drift_repair, name="drift-repair"),
-    path("<str:event_id>/", event_views.event_detail, name="detail"),
+    # Any stored id opens, even one the intake refuses today (ids with `/` were once stored).
+    path("<path:event_id>/", event_views.event_detail, name="detail"),
 ]

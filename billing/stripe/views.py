@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -16,11 +18,19 @@ log = logging.getLogger(__name__)
 def webhook(request: HttpRequest) -> JsonResponse:
     """Stripe's deliveries: verify, store once, answer at once; a worker applies it."""
     try:
-        event, is_new = intake.event_receive(body=request.body, signature=request.headers.get("Stripe-Signature"))
+        event, is_new = intake.event_receive(body=_body(request), signature=request.headers.get("Stripe-Signature"))
     except intake.IntakeError as error:
         log.info("webhook refused: %s", error.reason)
         return JsonResponse({"error": {"type": error.reason, "message": error.message}}, status=400)
     return JsonResponse({"received": True, "duplicate": not is_new})
+
+
+def _body(request: HttpRequest) -> bytes:
+    try:
+        return request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise intake.refused("too_large", f"Body is larger than {limit} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)") from None
 
 
 @csrf_exempt

@@ -24,12 +24,15 @@ def clean_search(value: str) -> str:
 
 
 class SearchField(forms.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validators = []  # cleaned below instead of refused: a pasted control character is no error
+    """A NUL (which PostgreSQL refuses, and some tools read as a wildcard) or a search longer than
+    anyone types is refused with a message; other control characters are dropped."""
 
-    def to_python(self, value):
-        return clean_search(super().to_python(value) or "")
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", SEARCH_MAX)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return clean_search(super().clean(value) or "")
 
 
 class SearchFilter(django_filters.CharFilter):

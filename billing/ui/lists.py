@@ -2,8 +2,8 @@
 
 A list is a `ListSpec` plus a queryset; `list_response` renders the full page, or only the results
 fragment for htmx (filters update the table in place and push the URL, so the URL keeps the
-state), or streams the whole filtered list as CSV (audited; analysts and admins only). Bad filter
-values are shown as messages next to the filters and ignored, never a 500.
+state), or streams the whole filtered list as CSV (audited; analysts and admins only). A filter
+value that cannot run shows no rows and a message saying why, never everything and never a 500.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def list_response(
         for name, errors in filterset.form.errors.items():
             label = filterset.form.fields[name].label if name in filterset.form.fields else ""
             filter_errors += [f"{label}: {error}" if label else str(error) for error in errors]
-    rows_qs = filterset.qs if filterset.is_bound else queryset
+    # A filter that cannot run shows nothing (not everything) and says why.
+    rows_qs = queryset.none() if filter_errors else (filterset.qs if filterset.is_bound else queryset)
     sort, order = _sort(request, spec)
     rows_qs = rows_qs.order_by(*order)
     state = filter_state(request, spec)

@@ -33,3 +33,9 @@ def test_wrong_password_is_a_message_not_an_error(client, people):
 
 def test_health(client, db):
     assert client.get(reverse("health")).json() == {"status": "ok"}
+
+
+def test_an_empty_login_form_says_what_is_missing(client, db):
+    response = client.post(reverse("login"), {"username": "", "password": ""})
+    assert response.status_code == 200
+    assert response.content.decode().count("This field is required.") == 2

@@ -77,3 +77,65 @@ def test_a_wrong_password_is_explained(browser, live_server, people):
     page.fill("#id_password", "wrong")
     page.click("button[type=submit]")
     assert "correct username and password" in page.inner_text("[role=alert]")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_3000_character_search_keeps_the_page_in_its_width(browser, live_server, people, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    log_in(page, live_server.url, "finance-analyst")
+    page.goto(f"{live_server.url}/customers/?q={'a' * 3000}")
+    assert "at most 200 characters" in page.inner_text("#results")
+    page.goto(f"{live_server.url}/customers/?q={'b' * 200}")
+    assert "No customers match" in page.inner_text("#results")
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert len(page.input_value("input[name=q]")) == 200
+
+
+def within_viewport(page, locator) -> bool:
+    box = locator.bounding_box()
+    width = page.viewport_size["width"]
+    return locator.is_visible() and box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+
+
+def test_invoice_links_and_amounts_stay_on_a_phone(browser, live_server, people, tmp_path):
+    from billing.stripe import mirror
+    from tests import stripe_payloads as sp
+
+    mirror_customer("cus_acme", invoices=2)
+    pdf = {
+        **sp.invoice("in_with_pdf", status="paid", subscription_id="sub_cus_acme_0"),
+        "invoice_pdf": "http://127.0.0.1/invoices/in_with_pdf/pdf",
+    }
+    mirror.apply_event(sp.event(pdf, "invoice.paid", created=1_760_000_000))
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    log_in(page, live_server.url, "owner")
+    page.screenshot(path=str(tmp_path / "billing-390.png"), full_page=True)
+    rows = page.locator("table.stack tbody tr")
+    assert rows.count() == 3
+    for n in range(3):
+        view = rows.nth(n).get_by_role("link", name="View")
+        assert within_viewport(page, view), f"row {n}: the View link is off screen"
+        paid = rows.nth(n).locator("td[data-label=Paid]")
+        assert within_viewport(page, paid) and "Paid" in paid.evaluate("e => getComputedStyle(e, '::before').content")
+    assert within_viewport(page, page.get_by_role("link", name="PDF"))
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def test_finance_lists_keep_every_column_on_a_phone(browser, live_server, people):
+    import datetime as dt
+
+    from billing.stripe.models import StripeEvent
+    from tests import stripe_payloads as sp
+
+    mirror_customer("cus_acme")
+    evt = sp.event(sp.customer("cus_phone"), "customer.created")
+    StripeEvent.objects.create(
+        id=evt["id"], type=evt["type"], created=dt.datetime.now(dt.UTC), payload=evt, object_id="cus_phone", attempts=3
+    )
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    log_in(page, live_server.url, "finance-analyst")
+    assert within_viewport(page, page.locator("#results td[data-label=Since]").first)
+    page.goto(f"{live_server.url}/events/")
+    assert within_viewport(page, page.locator("td[data-label=Created]").first)
+    assert page.locator("td[data-label=Attempts]").first.inner_text() == "3"
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")

@@ -74,3 +74,30 @@ def test_customer_detail_query_count_does_not_grow(client, people, django_assert
     mirror_customer("cus_acme", subscriptions=4, invoices=5)
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(reverse("customers:detail", args=["cus_acme"]))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": "%00"}, None),  # a literal "%00" typed into the box is text, not a wildcard
+        ({"q": "\x00"}, "Null characters are not allowed"),
+        ({"q": "acme\x00"}, "Null characters are not allowed"),
+        ({"country": "\x00"}, "valid choice"),
+        ({"q": "a" * 3000}, "at most 200 characters"),
+    ],
+)
+def test_a_search_that_cannot_run_finds_nobody_and_says_why(client, people, params, message):
+    mirror_customer("cus_acme")
+    mirror_customer("cus_globex")
+    login(client, people.support)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.get(reverse("customers:list"), params, **headers)
+        assert response.status_code == 200
+        assert b"cus_acme" not in response.content and b"cus_globex" not in response.content
+        if message:
+            assert message in response.content.decode()
+
+
+def test_the_search_box_caps_what_can_be_typed(client, people):
+    login(client, people.support)
+    assert b'maxlength="200"' in client.get(reverse("customers:list")).content

@@ -43,3 +43,27 @@ def test_billing_page_query_count_is_fixed(client, people, django_assert_max_num
     mirror_customer("cus_acme", subscriptions=3, invoices=6)
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(reverse("selfserve:overview"))
+
+
+@pytest.mark.parametrize(("role", "sees_billing"), [("owner", True), ("billing_admin", True), ("member", False)])
+def test_only_owners_and_billing_admins_see_billing(client, people, role, sees_billing):
+    from accounts.models import Membership
+
+    mirror_customer("cus_acme", invoices=2)
+    Membership.objects.filter(user=people.member).update(role=role)
+    login(client, people.member)
+    page = client.get(reverse("selfserve:overview")).content.decode()
+    assert "Pro monthly" in page and "5 seats" in page  # the plan, for everyone
+    billing = [
+        "in_cus_acme_0_0",
+        "<h2>Payment methods</h2>",
+        "<h2>Invoices</h2>",
+        "<h2>Billing details</h2>",
+        "cus_acme@x",
+    ]
+    if sees_billing:
+        assert all(text in page for text in billing)
+        assert "shown to your organisation's owners and billing admins" not in page
+    else:
+        assert not any(text in page for text in billing)
+        assert "shown to your organisation's owners and billing admins" in page

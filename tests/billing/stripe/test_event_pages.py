@@ -116,3 +116,83 @@ def test_finance_pages_say_when_the_mirror_is_catching_up(client, people):
     login(client, people.owner)  # customers are not told about the finance team's queue
     cache.delete("stripe:event_backlog")
     assert b"Catching up" not in client.get(reverse("selfserve:overview")).content
+
+
+@pytest.mark.parametrize("odd_id", ["evt_x/../y", "evt_a/b", "evt_sp ace?#%", ""])
+def test_any_stored_id_lists_and_opens(client, people, odd_id):
+    # Rows the intake refuses today but once stored: the pages must still open for everyone.
+    stored(sp.event(sp.customer("cus_odd/../?&x"), "customer.created", id=odd_id))
+    login(client, people.support)
+    page = client.get(reverse("stripe_events:list"))
+    assert page.status_code == 200 and b"cus_odd/../?&amp;x" in page.content
+    assert b'href="?object=cus_odd%2F..%2F%3F%26x"' in page.content
+    if odd_id:
+        detail = client.get(reverse("stripe_events:detail", args=[odd_id]))
+        assert detail.status_code == 200 and b"cus_odd" in detail.content
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"date": "9999-12-31"}, "between 1970-01-01 and 9999-12-30"),
+        ({"date": "0001-01-01"}, "between 1970-01-01 and 9999-12-30"),
+        ({"date": "2026-02-30"}, "is not a date"),
+        ({"type": "invoice.\x00"}, "Null characters are not allowed"),
+        ({"object": "in_\x00"}, "Null characters are not allowed"),
+        ({"object": "x" * 3000}, "at most 255 characters"),
+        ({"status": "exploded"}, "Select a valid choice"),
+        ({"status": "failed", "page": "99999999999999999999"}, None),
+        ({"page": "-1"}, None),
+        ({"page": "1e9"}, None),
+    ],
+)
+def test_any_filter_value_gives_a_page_never_a_500(client, people, params, message):
+    stored(sp.event(sp.invoice("in_f2"), "invoice.paid"), status=EventStatus.failed)
+    login(client, people.analyst)
+    response = client.get(reverse("stripe_events:list"), params)
+    assert response.status_code == 200
+    if message:
+        assert message in response.content.decode()
+        assert b"in_f2" in response.content  # the bad filter is left out, not the events
+    assert b"Server Error" not in response.content
+
+
+def test_the_other_filters_still_apply_beside_a_bad_one(client, people):
+    stored(sp.event(sp.customer("cus_f3"), "customer.created"))
+    stored(sp.event(sp.invoice("in_f3"), "invoice.paid"))
+    login(client, people.analyst)
+    response = client.get(reverse("stripe_events:list"), {"type": "invoice.", "date": "9999-12-31"})
+    assert b"in_f3" in response.content and b"cus_f3" not in response.content
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", "/\\evil.example", "http:///x"]
+)
+def test_replay_only_returns_to_this_site_and_checks_before_replaying(client, people, settings, next_url):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    evt = stored(sp.event(sp.customer("cus_n1"), "customer.created"), status=EventStatus.dead, error="x")
+    login(client, people.admin)
+    response = client.post(reverse("stripe_events:replay"), {"event_id": evt.pk, "next": next_url})
+    assert response.status_code == 400
+    assert StripeEvent.objects.get(pk=evt.pk).status == EventStatus.dead  # nothing replayed
+    from accounts.models import AuditLog
+
+    assert not AuditLog.objects.filter(action="stripe_event.replay").exists()
+
+
+def test_replay_returns_to_the_page_it_came_from(client, people, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    evt = stored(sp.event(sp.customer("cus_n2"), "customer.created"), status=EventStatus.dead, error="x")
+    login(client, people.admin)
+    here = reverse("stripe_events:detail", args=[evt.pk])
+    response = client.post(reverse("stripe_events:replay"), {"event_id": evt.pk, "next": here})
+    assert response.status_code == 302 and response.url == here
+
+
+@pytest.mark.parametrize(("page", "current"), [("stripe_events:list", "Events"), ("stripe_events:drift", "Drift")])
+def test_the_nav_marks_the_page_you_are_on(client, people, page, current):
+    import re
+
+    login(client, people.analyst)
+    html = client.get(reverse(page)).content.decode()
+    assert re.findall(r'aria-current="page">(\w+)</a>', html) == [current]

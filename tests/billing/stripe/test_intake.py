@@ -1,3 +1,6 @@
+import json
+import time
+
 import pytest
 from django.urls import reverse
 
@@ -110,3 +113,103 @@ def test_intake_query_count_is_fixed(client, django_assert_max_num_queries, sett
     with mock.patch("billing.stripe.tasks.process_event.delay"), django_assert_max_num_queries(1):
         assert post(client, body, sig).status_code == 200
     assert StripeEvent.objects.get().status == EventStatus.received
+
+
+def refused_as(client, body: bytes, reason: str, **sign_kwargs) -> None:
+    response = post(client, body, sp.sign(body, SECRET, **sign_kwargs))
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["type"] == reason
+    assert StripeEvent.objects.count() == 0
+    assert rejections() == {reason: 1}
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    [
+        "evt_x/../y",
+        "evt_1NG8Du2eZvKYlo2CUI79vXWy/",
+        "evt_" + "a" * 252,
+        "cus_1NG8Du2eZvKYlo2CUI79vXWy",
+        "evt_",
+        "evt_a b",
+    ],
+)
+def test_an_event_id_not_shaped_like_stripes_is_refused(client, event_id):
+    refused_as(client, json.dumps(sp.event(sp.customer(), "customer.created", id=event_id)).encode(), "bad_id")
+
+
+@pytest.mark.parametrize("object_id", ["x" * 256, "cus_\x1funit", "cus_new\nline"])
+def test_an_object_id_too_long_or_not_printable_is_refused(client, object_id):
+    refused_as(client, json.dumps(sp.event(sp.customer(object_id), "customer.created")).encode(), "bad_id")
+
+
+@pytest.mark.parametrize(
+    ("event_id", "object_id"),
+    [
+        ("evt_1NG8Du2eZvKYlo2CUI79vXWy", "cus_NffrFeUfNV2Hib"),
+        ("evt_test_65R9Ijk8o2eZvKYlo2C", "SUMMER-25 (legacy coupon)"),  # coupons made before 2018 chose their ids
+        ("evt_" + "a" * 251, "x" * 255),  # the longest ids the columns hold
+    ],
+)
+def test_stripe_shaped_ids_are_stored_whole(client, event_id, object_id):
+    body, sig = sp.signed(sp.event(sp.customer(object_id), "customer.created", id=event_id), SECRET)
+    assert post(client, body, sig).status_code == 200
+    assert StripeEvent.objects.values_list("id", "object_id").get() == (event_id, object_id)
+
+
+@pytest.mark.parametrize(
+    ("created", "reason"), [(10**20, "bad_created"), (-(10**15), "bad_created"), (True, "not_an_event")]
+)
+def test_a_created_time_no_date_can_hold_is_refused(client, created, reason):
+    refused_as(client, json.dumps(sp.event(sp.customer(), "customer.created", created=created)).encode(), reason)
+
+
+def test_json_nested_100000_deep_is_refused(client):
+    refused_as(client, b"[" * 100_000 + b"]" * 100_000, "too_deep")
+
+
+def test_an_event_nested_deeper_than_stripe_nests_is_refused(client):
+    deep: dict = {}
+    for _ in range(70):
+        deep = {"a": deep}
+    refused_as(client, json.dumps(sp.event(sp.customer(metadata=deep), "customer.created")).encode(), "too_deep")
+
+
+def test_a_nul_character_is_refused_before_the_database_sees_it(client):
+    refused_as(client, json.dumps(sp.event(sp.customer(name="a\x00b"), "customer.created")).encode(), "bad_payload")
+
+
+def test_a_body_over_the_size_limit_is_a_counted_json_400(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
+    body = json.dumps(sp.event(sp.customer(name="x" * 3_000), "customer.created")).encode()
+    response = post(client, body, sp.sign(body, SECRET))
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "too_large"
+    assert rejections() == {"too_large": 1}
+
+
+def test_a_signature_from_the_future_is_refused(client):
+    body = json.dumps(sp.event(sp.customer(), "customer.created")).encode()
+    refused_as(client, body, "bad_signature", timestamp=int(time.time()) + 3600)
+    assert post(client, body, sp.sign(body, SECRET, timestamp=int(time.time()) + 60)).status_code == 200
+
+
+def test_secrets_never_reach_a_debug_page(rf, monkeypatch, settings):
+    import sys
+
+    import stripe
+    from django.views.debug import ExceptionReporter
+
+    from billing.stripe import intake
+
+    settings.DEBUG = True  # where debug pages are shown
+    # A builtin that fails on these arguments: an error inside verification, with no frame of its own.
+    monkeypatch.setattr(stripe.WebhookSignature, "verify_header", divmod)
+    body, sig = sp.signed(sp.event(sp.customer(), "customer.created"), SECRET)
+    html = ""
+    try:
+        intake.event_receive(body=body, signature=sig)
+    except TypeError:
+        html = ExceptionReporter(rf.post("/stripe/webhook/"), *sys.exc_info()).get_traceback_html()
+    assert "verify_signature" in html and "event_receive" in html
+    assert SECRET not in html
