@@ -29,3 +29,19 @@ class FxRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.currency.upper()} = {self.rate} {self.quote.upper()} on {self.day}"
+
+
+class CountryCurrency(models.Model):
+    """A country's billing currency and local payment methods, when they differ from the defaults in
+    `countries.py` (a currency launch writes these; a rollback removes them)."""
+
+    country = models.CharField(max_length=2, unique=True)
+    currency = models.CharField(max_length=3)
+    payment_methods = models.JSONField(default=list, blank=True, help_text="Stripe payment method types")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "country currencies"
+
+    def __str__(self) -> str:
+        return f"{self.country}: {self.currency.upper()}"

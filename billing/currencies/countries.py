@@ -1,0 +1,84 @@
+"""Country → billing currency and the payment methods offered there: the one table for both.
+
+Self-serve asks `payment_methods_for(country, currency)` which methods to offer; new organisations
+get `currency_for_country(country)`. A currency launch (billing/currencies, issue 13) moves a
+country to a new currency and switches on its local methods; until then the defaults below hold.
+Only methods Stripe supports for recurring billing (saved off-session through a SetupIntent) are
+listed; a country's methods apply only in currencies Stripe accepts for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing.currencies.models import CountryCurrency
+
+EURO_AREA = {
+    "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT",
+    "SI", "SK",
+}  # fmt: skip
+SEPA_AREA = EURO_AREA | {"BG", "CZ", "DK", "HU", "PL", "RO", "SE", "IS", "LI", "NO", "CH", "GB", "MC", "SM"}
+
+
+@dataclass(frozen=True)
+class Method:
+    type: str  # Stripe's payment method type
+    label: str
+    currencies: tuple[str, ...] | None  # None: any currency
+    note: str = ""
+
+
+CARD = Method("card", "Card", None)
+ACH = Method(
+    "us_bank_account", "US bank account (ACH Direct Debit)", ("usd",), "Verified instantly or by micro-deposits"
+)
+SEPA = Method("sepa_debit", "SEPA Direct Debit", ("eur",), "A mandate you accept once; debits settle in a few days")
+BACS = Method("bacs_debit", "Bacs Direct Debit", ("gbp",), "A Direct Debit mandate; debits settle in a few days")
+BECS = Method("au_becs_debit", "BECS Direct Debit", ("aud",), "A direct debit request; debits settle in a few days")
+ACSS = Method("acss_debit", "Pre-authorised debit", ("cad",), "A pre-authorised debit agreement")
+
+# The billing currency a new organisation of each country starts in, unless a launch changed it.
+DEFAULT_CURRENCY = {
+    "US": "usd",
+    "CA": "usd",
+    "GB": "gbp",
+    "JP": "jpy",
+    "KR": "krw",
+    "KW": "kwd",
+    "AU": "aud",
+    "BR": "brl",
+    "IN": "inr",
+    "SG": "usd",
+    **{country: "eur" for country in EURO_AREA},
+    "SE": "eur",
+}
+FALLBACK_CURRENCY = "usd"
+
+# Local methods per country, after the card every country has.
+LOCAL_METHODS: dict[str, tuple[Method, ...]] = {
+    "US": (ACH,),
+    "GB": (BACS,),
+    "AU": (BECS,),
+    "CA": (ACSS,),
+    **{country: (SEPA,) for country in SEPA_AREA - {"GB"}},
+}
+
+
+def currency_for_country(country: str) -> str:
+    """The currency a new organisation in `country` is billed in (launched currencies included)."""
+    country = (country or "").upper()
+    live = CountryCurrency.objects.filter(country=country).values_list("currency", flat=True).first()
+    return live or DEFAULT_CURRENCY.get(country, FALLBACK_CURRENCY)
+
+
+def payment_methods_for(country: str, currency: str) -> list[Method]:
+    """What an organisation in `country` paying in `currency` may add: card, then local methods
+    that take that currency."""
+    country, currency = (country or "").upper(), (currency or "").lower()
+    methods = [CARD, *LOCAL_METHODS.get(country, ())]
+    extra = CountryCurrency.objects.filter(country=country).values_list("payment_methods", flat=True).first()
+    known = {m.type: m for m in (ACH, SEPA, BACS, BECS, ACSS)}
+    for kind in extra or ():
+        if kind in known and known[kind] not in methods:
+            methods.append(known[kind])
+    return [m for m in methods if m.currencies is None or currency in m.currencies]
