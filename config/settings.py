@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "billing.customers",
     "billing.subscriptions",
     "billing.invoices",
+    "billing.payments",
     "billing.selfserve",
     "billing.reports",
     "taxes",
@@ -290,6 +291,7 @@ LOGGING = {
         "stripe": {"level": "WARNING", "propagate": True},
         "django.server": {"level": env.string("REQUEST_LOG_LEVEL", "WARNING"), "propagate": True},
         "kombu.connection": {"level": "ERROR", "propagate": True},
+        "axes": {"level": "WARNING", "propagate": True},  # a line per login otherwise; lockouts still show
     },
 }
 
@@ -298,6 +300,9 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.SecretsHiddenFilter"
 
 FORMS_URLFIELD_ASSUME_HTTPS = True
 SESSION_COOKIE_HTTPONLY = True
+# Signed out after this long without a request (every request renews it).
+SESSION_COOKIE_AGE = env.integer("PORTAL_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

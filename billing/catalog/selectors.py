@@ -45,3 +45,34 @@ def offers(*, currency: str | None = None) -> list[Offer]:
 
 def offer_for(price_id: str) -> SelfServeOffer | None:
     return SelfServeOffer.objects.filter(price_id=price_id).first()
+
+
+@dataclass
+class ProductRow:
+    product: Product
+    prices: list[Price]
+    offered: dict[str, SelfServeOffer]
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({p.stripe_data.get("currency") for p in self.prices})
+
+
+def catalog(*, include_archived: bool = False) -> list[ProductRow]:
+    """Every product with its recurring prices (active first), and which are offered to self-serve."""
+    offers_by_price = {o.price_id: o for o in SelfServeOffer.objects.all()}
+    prices = Price.objects.filter(livemode__isnull=False).exclude(stripe_data__recurring=None)
+    if not include_archived:
+        prices = prices.filter(stripe_data__active=True)
+    by_product: dict[str, list[Price]] = {}
+    for price in prices.order_by("stripe_data__currency", "stripe_data__unit_amount"):
+        by_product.setdefault(price.product_id, []).append(price)
+    products = Product.objects.filter(id__in=list(by_product)).order_by("stripe_data__name")
+    return [
+        ProductRow(
+            product,
+            by_product[product.id],
+            {p.id: offers_by_price[p.id] for p in by_product[product.id] if p.id in offers_by_price},
+        )
+        for product in products
+    ]
