@@ -57,6 +57,18 @@ class ProductRow:
     def currencies(self) -> list[str]:
         return sorted({p.stripe_data.get("currency") for p in self.prices})
 
+    @property
+    def matrix(self) -> list[dict]:
+        """One row per currency: its monthly and annual price (and whether self-serve offers them)."""
+        rows: dict[str, dict] = {}
+        for price in self.prices:
+            data = price.stripe_data
+            row = rows.setdefault(data.get("currency"), {"currency": data.get("currency"), "month": None, "year": None})
+            interval = (data.get("recurring") or {}).get("interval")
+            if interval in ("month", "year") and (row[interval] is None or data.get("active")):
+                row[interval] = {"price": price, "data": data, "offer": self.offered.get(price.id)}
+        return [rows[c] for c in sorted(rows)]
+
 
 def catalog(*, include_archived: bool = False) -> list[ProductRow]:
     """Every product with its recurring prices (active first), and which are offered to self-serve."""
@@ -67,7 +79,10 @@ def catalog(*, include_archived: bool = False) -> list[ProductRow]:
     by_product: dict[str, list[Price]] = {}
     for price in prices.order_by("stripe_data__currency", "stripe_data__unit_amount"):
         by_product.setdefault(price.product_id, []).append(price)
-    products = Product.objects.filter(id__in=list(by_product)).order_by("stripe_data__name")
+    products = sorted(
+        Product.objects.filter(id__in=list(by_product)),
+        key=lambda product: (_entry_price(by_product[product.id]), product.stripe_data.get("name") or ""),
+    )
     return [
         ProductRow(
             product,
@@ -76,3 +91,10 @@ def catalog(*, include_archived: bool = False) -> list[ProductRow]:
         )
         for product in products
     ]
+
+
+def _entry_price(prices: list[Price]) -> int:
+    """Products in the order people climb them: by their cheapest monthly USD (or any) price."""
+    monthly = [p.stripe_data for p in prices if (p.stripe_data.get("recurring") or {}).get("interval") == "month"]
+    usd = [p.get("unit_amount") or 0 for p in monthly if p.get("currency") == "usd"]
+    return min(usd or [p.get("unit_amount") or 0 for p in monthly] or [0])
