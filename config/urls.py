@@ -36,6 +36,7 @@ urlpatterns = [
 if settings.PORTAL_BENCH_VIEWS:
     # The yardstick for benchmarks/intake.py: the same server and middleware, no work at all.
     urlpatterns.append(path("bench/bare/", stripe_views.bare, name="bench-bare"))
+    urlpatterns.append(path("bench/bare-page/", stripe_views.bare_page, name="bench-bare-page"))
 
 admin.site.site_header = "Billing portal admin"
 admin.site.site_title = "Billing portal admin"
