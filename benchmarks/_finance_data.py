@@ -9,7 +9,6 @@ Objects have the mirror's shape (dahlia payloads in `stripe_data`), slimmed to t
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import random
@@ -26,7 +25,17 @@ COUNTRIES = [
     ("IE", "eur"), ("JP", "jpy"), ("KR", "krw"), ("KW", "kwd"), ("AU", "aud"), ("BR", "brl"), ("IN", "inr"),
     ("SE", "eur"), ("SG", "usd"),
 ]  # fmt: skip
-UNIT = {"usd": 875, "eur": 800, "gbp": 700, "jpy": 1050, "krw": 11000, "kwd": 2700, "aud": 1300, "brl": 4500, "inr": 60000}
+UNIT = {
+    "usd": 875,
+    "eur": 800,
+    "gbp": 700,
+    "jpy": 1050,
+    "krw": 11000,
+    "kwd": 2700,
+    "aud": 1300,
+    "brl": 4500,
+    "inr": 60000,
+}
 NOW = int(dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp())
 DAY = 86400
 
@@ -94,10 +103,27 @@ def generate() -> None:
             "djstripe_customer",
             ["id", "livemode", "created", "email", "metadata", "stripe_data", "djstripe_created", "djstripe_updated"],
             (
-                (cid, False, dt.datetime.fromtimestamp(created, dt.UTC), f"billing@{cid}.example", "{}",
-                 json.dumps({"id": cid, "object": "customer", "email": f"billing@{cid}.example", "name": f"Team {cid[5:]}",
-                             "address": {"country": country}, "currency": currency, "livemode": False,
-                             "invoice_settings": {"default_payment_method": None}}), now, now)
+                (
+                    cid,
+                    False,
+                    dt.datetime.fromtimestamp(created, dt.UTC),
+                    f"billing@{cid}.example",
+                    "{}",
+                    json.dumps(
+                        {
+                            "id": cid,
+                            "object": "customer",
+                            "email": f"billing@{cid}.example",
+                            "name": f"Team {cid[5:]}",
+                            "address": {"country": country},
+                            "currency": currency,
+                            "livemode": False,
+                            "invoice_settings": {"default_payment_method": None},
+                        }
+                    ),
+                    now,
+                    now,
+                )
                 for cid, country, currency, created in customers
             ),
         )
@@ -105,8 +131,18 @@ def generate() -> None:
             cur,
             "accounts_organisation",
             ["name", "slug", "country", "billing_email", "stripe_customer_id", "is_enterprise", "created_at"],
-            ((f"Team {cid[5:]}", cid, country, f"billing@{cid}.example", cid, n % 50 == 0,
-              dt.datetime.fromtimestamp(created, dt.UTC)) for n, (cid, country, currency, created) in enumerate(customers)),
+            (
+                (
+                    f"Team {cid[5:]}",
+                    cid,
+                    country,
+                    f"billing@{cid}.example",
+                    cid,
+                    n % 50 == 0,
+                    dt.datetime.fromtimestamp(created, dt.UTC),
+                )
+                for n, (cid, country, currency, created) in enumerate(customers)
+            ),
         )
         subs, mrr_rows, moves, monthly = [], [], [], {}
         for n in range(SUBSCRIPTIONS):
@@ -118,42 +154,87 @@ def generate() -> None:
             start = created + rng.randint(0, 20) * DAY
             sid = f"sub_b{n:07d}"
             data = {
-                "id": sid, "object": "subscription", "customer": cid, "status": status, "currency": currency,
-                "cancel_at_period_end": n % 17 == 0, "created": start, "livemode": False, "start_date": start,
-                "items": {"object": "list", "has_more": False, "data": [{
-                    "id": f"si_b{n:07d}", "object": "subscription_item", "quantity": seats,
-                    "current_period_start": NOW - 10 * DAY, "current_period_end": NOW + 20 * DAY,
-                    "price": {"id": f"price_{currency}_{'y' if annual else 'm'}", "object": "price", "currency": currency,
-                              "unit_amount": unit, "recurring": {"interval": "year" if annual else "month", "interval_count": 1,
-                                                                 "usage_type": "licensed"}},
-                }]},
+                "id": sid,
+                "object": "subscription",
+                "customer": cid,
+                "status": status,
+                "currency": currency,
+                "cancel_at_period_end": n % 17 == 0,
+                "created": start,
+                "livemode": False,
+                "start_date": start,
+                "items": {
+                    "object": "list",
+                    "has_more": False,
+                    "data": [
+                        {
+                            "id": f"si_b{n:07d}",
+                            "object": "subscription_item",
+                            "quantity": seats,
+                            "current_period_start": NOW - 10 * DAY,
+                            "current_period_end": NOW + 20 * DAY,
+                            "price": {
+                                "id": f"price_{currency}_{'y' if annual else 'm'}",
+                                "object": "price",
+                                "currency": currency,
+                                "unit_amount": unit,
+                                "recurring": {
+                                    "interval": "year" if annual else "month",
+                                    "interval_count": 1,
+                                    "usage_type": "licensed",
+                                },
+                            },
+                        }
+                    ],
+                },
             }
             subs.append((sid, cid, start, data))
             mrr = 0 if status in ("trialing", "canceled") else round(unit * seats / (12 if annual else 1))
             mrr_rows.append((sid, cid, currency, mrr, status, now))
             if status != "trialing":
                 first = round(unit * seats / (12 if annual else 1))
-                moves.append((sid, cid, currency, "new", first, first, dt.datetime.fromtimestamp(start, dt.UTC), "bench"))
+                moves.append(
+                    (sid, cid, currency, "new", first, first, dt.datetime.fromtimestamp(start, dt.UTC), "bench")
+                )
                 if status == "canceled":
                     end = dt.datetime.fromtimestamp(min(NOW, start + rng.randint(60, 500) * DAY), dt.UTC)
                     moves.append((sid, cid, currency, "churn", -first, 0, end, "bench"))
         _copy(
             cur,
             "djstripe_subscription",
-            ["id", "livemode", "created", "metadata", "customer_id", "stripe_data", "djstripe_created", "djstripe_updated"],
-            ((sid, False, dt.datetime.fromtimestamp(start, dt.UTC), "{}", cid, json.dumps(data), now, now)
-             for sid, cid, start, data in subs),
+            [
+                "id",
+                "livemode",
+                "created",
+                "metadata",
+                "customer_id",
+                "stripe_data",
+                "djstripe_created",
+                "djstripe_updated",
+            ],
+            (
+                (sid, False, dt.datetime.fromtimestamp(start, dt.UTC), "{}", cid, json.dumps(data), now, now)
+                for sid, cid, start, data in subs
+            ),
         )
-        _copy(cur, "billing_reports_subscriptionmrr", ["subscription_id", "customer_id", "currency", "mrr", "status", "updated_at"],
-              mrr_rows)
-        _copy(cur, "billing_reports_mrrmovement",
-              ["subscription_id", "customer_id", "currency", "kind", "amount", "mrr_after", "effective_at", "source"],
-              moves)
+        _copy(
+            cur,
+            "billing_reports_subscriptionmrr",
+            ["subscription_id", "customer_id", "currency", "mrr", "status", "updated_at"],
+            mrr_rows,
+        )
+        _copy(
+            cur,
+            "billing_reports_mrrmovement",
+            ["subscription_id", "customer_id", "currency", "kind", "amount", "mrr_after", "effective_at", "source"],
+            moves,
+        )
         for _, _, currency, kind, amount, _, when, _ in moves:
             key = ("mrr", month_of(when), currency, kind)
             total = monthly.setdefault(key, [0, 0])
             total[0] += amount
             total[1] += 1
+
         def invoices():
             for n in range(INVOICES):
                 sid, cid, start, sub = subs[n % SUBSCRIPTIONS]
@@ -166,33 +247,70 @@ def generate() -> None:
                 amount = sub["items"]["data"][0]["price"]["unit_amount"] * seats
                 send = n % 50 == 0
                 data = {
-                    "id": f"in_b{n:08d}", "object": "invoice", "customer": cid, "status": status, "currency": currency,
-                    "number": f"B{n:08d}", "amount_due": amount, "amount_paid": amount if status == "paid" else 0,
-                    "amount_remaining": 0 if status == "paid" else amount, "created": created, "livemode": False,
+                    "id": f"in_b{n:08d}",
+                    "object": "invoice",
+                    "customer": cid,
+                    "status": status,
+                    "currency": currency,
+                    "number": f"B{n:08d}",
+                    "amount_due": amount,
+                    "amount_paid": amount if status == "paid" else 0,
+                    "amount_remaining": 0 if status == "paid" else amount,
+                    "created": created,
+                    "livemode": False,
                     "attempt_count": 1 if status == "open" and not send else 0,
                     "collection_method": "send_invoice" if send else "charge_automatically",
                     "due_date": created + 30 * DAY if send else None,
                     "parent": {"type": "subscription_details", "subscription_details": {"subscription": sid}},
                     "status_transitions": {"paid_at": created + 3600 if status == "paid" else None},
-                    "lines": {"object": "list", "has_more": False, "data": [{"id": f"il_b{n:08d}", "amount": amount,
-                                                                             "quantity": seats, "description": "Seats"}]},
-                    "total_taxes": [], "hosted_invoice_url": None, "invoice_pdf": None,
+                    "lines": {
+                        "object": "list",
+                        "has_more": False,
+                        "data": [{"id": f"il_b{n:08d}", "amount": amount, "quantity": seats, "description": "Seats"}],
+                    },
+                    "total_taxes": [],
+                    "hosted_invoice_url": None,
+                    "invoice_pdf": None,
                 }
                 if status == "paid":
                     key = ("payments", month_of(dt.datetime.fromtimestamp(created, dt.UTC)), currency, "succeeded")
                     total = monthly.setdefault(key, [0, 0])
                     total[0] += amount
                     total[1] += 1
-                yield (data["id"], False, dt.datetime.fromtimestamp(created, dt.UTC), "{}", cid, sid, json.dumps(data), now, now)
+                yield (
+                    data["id"],
+                    False,
+                    dt.datetime.fromtimestamp(created, dt.UTC),
+                    "{}",
+                    cid,
+                    sid,
+                    json.dumps(data),
+                    now,
+                    now,
+                )
+
         _copy(
             cur,
             "djstripe_invoice",
-            ["id", "livemode", "created", "metadata", "customer_id", "subscription_id", "stripe_data", "djstripe_created",
-             "djstripe_updated"],
+            [
+                "id",
+                "livemode",
+                "created",
+                "metadata",
+                "customer_id",
+                "subscription_id",
+                "stripe_data",
+                "djstripe_created",
+                "djstripe_updated",
+            ],
             invoices(),
         )
-        _copy(cur, "billing_reports_monthlytotal", ["ledger", "month", "currency", "kind", "amount", "count"],
-              ((*key, amount, count) for key, (amount, count) in monthly.items()))
+        _copy(
+            cur,
+            "billing_reports_monthlytotal",
+            ["ledger", "month", "currency", "kind", "amount", "count"],
+            ((*key, amount, count) for key, (amount, count) in monthly.items()),
+        )
         cur.execute("CREATE TABLE bench_complete (at timestamptz)")
         cur.execute("INSERT INTO bench_complete VALUES (now())")
         cur.execute("ANALYZE")

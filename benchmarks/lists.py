@@ -80,8 +80,18 @@ def main() -> None:
     cookie = f"sessionid={session.session_key}"
     port = _finance_data_free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env={**env, "PORTAL_BENCH_VIEWS": "1", "DATABASE_CONN_MAX_AGE": "60"},
         start_new_session=True,

@@ -216,6 +216,7 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.prune_events": {"queue": "reports"},
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
     "billing.invoices.tasks.*": {"queue": "stripe"},
+    "billing.reports.tasks.*": {"queue": "reports"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -225,6 +226,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stale-received": {"task": "billing.stripe.tasks.requeue_stale_received", "schedule": 30.0},
     "reconcile-mirror": {"task": "billing.stripe.tasks.reconcile_mirror", "schedule": 6 * 3600.0},
     "prune-events": {"task": "billing.stripe.tasks.prune_events", "schedule": 3600.0},
+    "check-ledger": {"task": "billing.reports.tasks.check_ledger", "schedule": 6 * 3600.0},
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
