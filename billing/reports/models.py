@@ -31,6 +31,13 @@ class SubscriptionMrr(models.Model):
     status = models.CharField(max_length=32, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        indexes = [
+            # The dashboard counts paying and trialing subscriptions from these alone.
+            models.Index(fields=["subscription_id"], name="subscriptionmrr_paying", condition=models.Q(mrr__gt=0)),
+            models.Index(fields=["status"], name="subscriptionmrr_trialing", condition=models.Q(status="trialing")),
+        ]
+
     def __str__(self) -> str:
         return f"{self.subscription_id}: {self.mrr} {self.currency}"
 
