@@ -76,6 +76,7 @@ def ensure(fresh: bool = False) -> dict[str, str]:
         build_schema(env)  # tables of models added since the data was made (syncdb leaves the rest alone)
         setup_django(env)
         _own_indexes()  # and indexes added to our models since
+        _mirror_indexes()
     return env
 
 
@@ -93,7 +94,9 @@ def _own_indexes() -> None:
                     if index.name not in present:
                         editor.add_index(model, index)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE billing_reports_subscriptionmrr") if connection.in_atomic_block is False else None
+        cursor.execute(
+            "VACUUM ANALYZE billing_reports_subscriptionmrr"
+        ) if connection.in_atomic_block is False else None
 
 
 def _copy(cursor, table: str, columns: list[str], rows) -> None:
@@ -344,10 +347,15 @@ def _mirror_indexes() -> None:
     from django.apps import apps
     from django.db import connection
 
-    module = importlib.import_module("billing.stripe.migrations.0002_mirror_indexes")
-    with connection.schema_editor() as editor:
-        for model_name, name, parts in module.INDEXES:
-            editor.add_index(apps.get_model("djstripe", model_name), module._index(name, parts))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes")
+        present = {row[0] for row in cursor.fetchall()}
+    for migration in ("0002_mirror_indexes", "0007_list_indexes"):
+        module = importlib.import_module(f"billing.stripe.migrations.{migration}")
+        with connection.schema_editor() as editor:
+            for model_name, name, parts in module.INDEXES:
+                if name not in present:
+                    editor.add_index(apps.get_model("djstripe", model_name), module._index(name, parts))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
-from django_countries import countries
 
-from billing.ui.filters import AmountRangeForm, amount_range_q, choice, clean_search, decimal_or_none, search_field
+from billing.ui.filters import (
+    AmountRangeForm,
+    amount_range_q,
+    choice,
+    clean_search,
+    country_choices,
+    decimal_or_none,
+    search_field,
+)
 
 STATUSES = [("succeeded", "Succeeded"), ("failed", "Failed"), ("pending", "Pending (bank debits settling)")]
 METHODS = [
@@ -45,7 +52,7 @@ class PaymentFilter(django_filters.FilterSet):
     failure = choice("Failure", FAILURES, "filter_failure")
     currency = choice("Currency", CURRENCIES, "filter_currency")
     country = django_filters.ChoiceFilter(
-        label="Country", choices=list(countries), method="filter_country", empty_label="Any"
+        label="Country", choices=country_choices, method="filter_country", empty_label="Any"
     )
     amount_min = django_filters.NumberFilter(label="Amount from", method="filter_amount", min_value=0)
     amount_max = django_filters.NumberFilter(label="Amount to", method="filter_amount", min_value=0)
