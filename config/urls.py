@@ -25,6 +25,7 @@ urlpatterns = [
     path("customers/", include("billing.customers.urls")),
     path("events/", include("billing.stripe.urls")),
     path("billing/", include("billing.selfserve.urls")),
+    path("risk/", include("billing.risk.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -72,7 +72,9 @@ def test_the_elevated_risk_card_opens_a_review_its_charge_already_carries(sb):
 
 def test_an_early_fraud_warning_stops_being_actionable_once_refunded(sb):
     charge_id = paid_charge(sb)
-    warning = control(sb.url, f"/_sandbox/charges/{charge_id}/early_fraud_warning", {"fraud_type": "card_never_received"})
+    warning = control(
+        sb.url, f"/_sandbox/charges/{charge_id}/early_fraud_warning", {"fraud_type": "card_never_received"}
+    )
     assert warning["actionable"] and warning["fraud_type"] == "card_never_received"
     assert sb.v1.radar.early_fraud_warnings.retrieve(warning["id"]).charge == charge_id
     assert [w.id for w in sb.v1.radar.early_fraud_warnings.list({"charge": charge_id}).data] == [warning["id"]]
@@ -85,7 +87,9 @@ def test_an_early_fraud_warning_stops_being_actionable_once_refunded(sb):
 def test_dispute_evidence_staged_then_submitted_then_won(sb):
     charge_id = paid_charge(sb)
     due = int(time.time()) + 3 * 86400
-    dispute = control(sb.url, f"/_sandbox/charges/{charge_id}/dispute", {"reason": "subscription_canceled", "due_by": due})
+    dispute = control(
+        sb.url, f"/_sandbox/charges/{charge_id}/dispute", {"reason": "subscription_canceled", "due_by": due}
+    )
     assert dispute["status"] == "needs_response" and dispute["evidence_details"]["due_by"] == due
     assert dispute["evidence"]["receipt"] is None and dispute["balance_transactions"][0]["amount"] == -5000
     receipt = upload(sb, PDF)
