@@ -92,7 +92,7 @@ def invoice_of(charge: dict) -> Invoice | None:
     payment_intent = charge.get("payment_intent")
     if not payment_intent:
         return None
-    return Invoice.objects.filter(payment_intent_id=payment_intent).order_by("-created").first()
+    return Invoice.objects.filter(payment_intent__id=payment_intent).order_by("-created").first()
 
 
 def usage_summary(organisation) -> str:

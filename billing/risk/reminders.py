@@ -35,6 +35,11 @@ def recipients() -> list[str]:
     )
 
 
+def time_left(left: dt.timedelta) -> str:
+    hours = left.total_seconds() / 3600
+    return f"{round(hours)} hours" if hours < 47.5 else f"{round(hours / 24)} days"
+
+
 def threshold_for(left: dt.timedelta) -> int | None:
     return next((days for days in REMINDER_DAYS if left <= dt.timedelta(days=days)), None)
 
@@ -68,8 +73,7 @@ def dispute_reminders_send(*, now: dt.datetime | None = None) -> int:
 def _send(case: DisputeCase, days: int, to: list[str], now: dt.datetime) -> None:
     who = case.organisation.name if case.organisation else (case.customer_id or "a customer")
     amount = format_money(case.amount, case.currency)
-    hours = int((case.due_by - now).total_seconds() // 3600)
-    left = f"{hours} hours" if hours < 48 else f"{hours // 24} days"
+    left = time_left(case.due_by - now)
     url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("risk:dispute", args=[case.pk])
     subject = f"Dispute evidence due in {left}: {who}, {amount} ({case.reason.replace('_', ' ')})"
     body = (

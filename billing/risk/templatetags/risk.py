@@ -24,7 +24,10 @@ def due_in(when: dt.datetime | None) -> str:
         return ""
     seconds = (when - timezone.now()).total_seconds()
     hours = abs(seconds) / 3600
-    span = f"{int(hours)} hour{'s' if int(hours) != 1 else ''}" if hours < 48 else f"{int(hours // 24)} days"
+    if hours < 47.5:
+        span = f"{round(hours)} hour{'' if round(hours) == 1 else 's'}"
+    else:
+        span = f"{round(hours / 24)} days"
     return f"in {span}" if seconds >= 0 else f"{span} ago"
 
 

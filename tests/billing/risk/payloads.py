@@ -155,6 +155,15 @@ def deliver(obj: dict, event_type: str, at: int, *, event_id: str | None = None)
     return evt["id"]
 
 
+def next_second() -> None:
+    """Wait for the next wall-clock second. The mirror orders one object's events by (second, rank):
+    a `charge.updated` in the same second as the charge's `charge.succeeded` ranks below it and is
+    taken as older, so tests change a charge they just made only once the second has turned."""
+    import time
+
+    time.sleep(1.001 - (time.time() % 1))
+
+
 def pull_events() -> list[str]:
     """Everything the sandbox sent that the portal has not stored yet, through the processing path in
     Stripe's order (what webhooks would have delivered)."""
