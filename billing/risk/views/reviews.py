@@ -12,6 +12,7 @@ from accounts.access import can, finance_required
 from billing.money import to_decimal
 from billing.risk import reviews as review_services
 from billing.risk import selectors
+from billing.risk.cases import reporting_currency
 from billing.risk.errors import RiskError
 from billing.risk.filters import ReviewFilter
 from billing.risk.models import DecisionKind, DecisionStatus, ReviewCase
@@ -93,7 +94,12 @@ def review_detail(request: HttpRequest, review_id: str) -> HttpResponse:
         context = selectors.review_detail(review_id)
     except ReviewCase.DoesNotExist:
         raise Http404("No such review") from None
-    context |= {"tab": "reviews", "can_decide": can(request.user, "risk.decide"), "request_id": uuid.uuid4()}
+    context |= {
+        "tab": "reviews",
+        "can_decide": can(request.user, "risk.decide"),
+        "request_id": uuid.uuid4(),
+        "reporting": reporting_currency(),
+    }
     return render(request, "risk/review.html", context)
 
 

@@ -36,7 +36,10 @@ def paying(sandbox, db):
     def make(*, country="DE", token="pm_card_visa", amount=5000, currency="usd", name=None):
         n = next(_n)
         org = Organisation.objects.create(
-            name=name or f"Initech {n}", slug=f"initech-{n}", country=country, billing_email=f"billing@initech{n}.example"
+            name=name or f"Initech {n}",
+            slug=f"initech-{n}",
+            country=country,
+            billing_email=f"billing@initech{n}.example",
         )
         customer = customer_create(organisation=org)
         client = gateway()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import time
 
 from billing.stripe import processing
 from billing.stripe.gateway import gateway
@@ -76,7 +77,13 @@ def review(id: str, *, charge_id: str, open: bool = True, closed_reason=None, ip
         "closed_reason": closed_reason,
         "created": created,
         "ip_address": "102.89.1.1",
-        "ip_address_location": {"city": None, "country": ip_country, "latitude": None, "longitude": None, "region": None},
+        "ip_address_location": {
+            "city": None,
+            "country": ip_country,
+            "latitude": None,
+            "longitude": None,
+            "region": None,
+        },
         "livemode": False,
         "open": open,
         "opened_reason": "rule",
@@ -107,7 +114,7 @@ def dispute(
     amount: int = 5000,
     currency: str = "usd",
     reason: str = "fraudulent",
-    due_by: int = 1_760_600_000,
+    due_by: int | None = None,
     created: int = 1_760_000_000,
     submissions: int = 0,
 ) -> dict:
@@ -121,7 +128,7 @@ def dispute(
         "currency": currency,
         "evidence": {"customer_name": None, "uncategorized_text": None},
         "evidence_details": {
-            "due_by": due_by,
+            "due_by": due_by or int(time.time()) + 7 * 86400,
             "has_evidence": submissions > 0,
             "past_due": False,
             "submission_count": submissions,
@@ -159,8 +166,6 @@ def next_second() -> None:
     """Wait for the next wall-clock second. The mirror orders one object's events by (second, rank):
     a `charge.updated` in the same second as the charge's `charge.succeeded` ranks below it and is
     taken as older, so tests change a charge they just made only once the second has turned."""
-    import time
-
     time.sleep(1.001 - (time.time() % 1))
 
 

@@ -48,7 +48,9 @@ def test_values_that_are_not_of_their_kind_are_refused(kind, value, message):
 
 
 def test_entries_sync_to_radar_and_removal_deletes_them(sandbox, people):
-    entry = blocklist.block_entry_add(kind="email_domain", value="fraud.example", reason="Ring of fake teams", actor=people.admin)
+    entry = blocklist.block_entry_add(
+        kind="email_domain", value="fraud.example", reason="Ring of fake teams", actor=people.admin
+    )
     assert entry.sync_status == SyncStatus.synced
     lists = {v["alias"]: v for v in gateway().get("/v1/radar/value_lists")["data"]}
     radar = lists["portal_blocked_email_domains"]

@@ -132,7 +132,9 @@ def test_evidence_stripe_would_refuse_is_refused_here(paying, people, stripe_cal
         ({f: "y" * 19_000 for f in evidence.TEXT_FIELDS if evidence.BY_NAME[f].kind == "long"}, "150,000"),
     ):
         with pytest.raises(RiskError, match=message):
-            disputes.dispute_evidence_save(case=case, evidence=bad, submit=False, actor=people.admin, request_id=uuid.uuid4())
+            disputes.dispute_evidence_save(
+                case=case, evidence=bad, submit=False, actor=people.admin, request_id=uuid.uuid4()
+            )
     with pytest.raises(RiskError, match="no evidence to submit"):
         disputes.dispute_evidence_save(case=case, evidence={}, submit=True, actor=people.admin, request_id=uuid.uuid4())
     assert not stripe_calls

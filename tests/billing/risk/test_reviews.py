@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def opened(paying, **kwargs) -> ReviewCase:
     org, charge_id = paying(**kwargs)
     next_second()
-    review = control(f"/_sandbox/charges/{charge_id}/review", {"risk_score": 72, "ip_country": "NG", "ip_address": "102.89.1.1"})
+    review = control(
+        f"/_sandbox/charges/{charge_id}/review", {"risk_score": 72, "ip_country": "NG", "ip_address": "102.89.1.1"}
+    )
     pull_events()
     return ReviewCase.objects.get(pk=review["id"])
 

@@ -63,7 +63,9 @@ def test_above_the_threshold_left_for_a_person_who_can_refund_it(paying, policy,
     import uuid
 
     request_id = uuid.uuid4()
-    case = warnings.warning_refund(case=case, actor=people.admin, reason="Customer confirmed fraud", request_id=request_id)
+    case = warnings.warning_refund(
+        case=case, actor=people.admin, reason="Customer confirmed fraud", request_id=request_id
+    )
     assert case.outcome == WarningOutcome.refunded_by_hand and len(refunds_of(charge_id)) == 1
     with pytest.raises(RiskError):
         warnings.warning_refund(case=case, actor=people.admin, reason="again", request_id=request_id)
