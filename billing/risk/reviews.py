@@ -144,7 +144,7 @@ def decision_execute(*, decision_id: int) -> ReviewDecision:
         entry = blocklist.block_entry_add(
             kind=what,
             value=getattr(review, BLOCKABLE[what]),
-            reason=f"Review {review.pk}: {decision.reason}",
+            reason=decision.reason,
             actor=decision.actor,
             source=review.pk,
             exist_ok=True,

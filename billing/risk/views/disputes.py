@@ -115,7 +115,10 @@ def dispute_detail(request: HttpRequest, dispute_id: str) -> HttpResponse:
         ),
         "review": review,
         "reminders": list(DisputeReminder.objects.filter(dispute=case).order_by("-sent_at")),
-        "history": list(AuditLog.objects.filter(object_type="billing_risk.disputecase", object_id=case.pk)[:20]),
+        "history": [
+            (entry, HISTORY_LABELS.get(entry.action, entry.action))
+            for entry in AuditLog.objects.filter(object_type="billing_risk.disputecase", object_id=case.pk)[:20]
+        ],
         "can_decide": can(request.user, "risk.decide"),
         "request_id": uuid.uuid4(),
         "max_mb": evidence.FILE_MAX_BYTES // (1024 * 1024),
@@ -188,7 +191,14 @@ def dispute_accept(request: HttpRequest, dispute_id: str) -> HttpResponse:
     return redirect("risk:dispute", dispute_id=case.pk)
 
 
+HISTORY_LABELS = {
+    "risk.dispute.evidence": "Evidence saved at Stripe",
+    "risk.dispute.submit": "Evidence submitted to the bank",
+    "risk.dispute.file": "File uploaded",
+    "risk.dispute.accept": "Accepted as lost",
+}
 PERIODS = {"90": 90, "365": 365, "730": 730}
+WON_COLOR, LOST_COLOR = "#0e7a43", "#b42318"  # the portal's green and red
 
 
 @finance_required()
@@ -200,7 +210,7 @@ def dispute_analytics(request: HttpRequest) -> HttpResponse:
 
     def outcome_chart(chart_id: str, title: str, rows, header: str) -> dict:
         rows = rows[:12]
-        return chart(
+        drawn = chart(
             chart_id,
             title,
             [r.label for r in rows],
@@ -208,21 +218,27 @@ def dispute_analytics(request: HttpRequest) -> HttpResponse:
             stacked=True,
             label_header=header,
         )
+        for dataset, color in zip(drawn["js"]["datasets"], (WON_COLOR, LOST_COLOR), strict=True):
+            dataset["color"] = color
+        return drawn
 
+    losing = [r for r in board.by_country if r.amount_lost][:12]
+    lost_chart = chart(
+        "lost-by-country",
+        f"Amount lost by country ({currency.upper()})",
+        [r.label for r in losing],
+        [("Amount lost", [r.amount_lost for r in losing])],
+        currency=currency,
+        label_header="Country",
+    )
+    lost_chart["js"]["datasets"][0]["color"] = LOST_COLOR
     context = {
         "tab": "analytics",
         "board": board,
         "days": str(days),
         "periods": [("90", "90 days"), ("365", "12 months"), ("730", "2 years")],
         "reason_chart": outcome_chart("by-reason", "Won and lost by reason", board.by_reason, "Reason"),
-        "country_chart": chart(
-            "lost-by-country",
-            f"Amount lost by country ({currency.upper()})",
-            [r.label for r in board.by_country[:12]],
-            [("Amount lost", [r.amount_lost for r in board.by_country[:12]])],
-            currency=currency,
-            label_header="Country",
-        ),
+        "country_chart": lost_chart,
         "amount_lost": format_money(board.total.amount_lost, currency),
         "at_stake": format_money(board.at_stake, currency),
     }
