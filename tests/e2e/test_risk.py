@@ -38,7 +38,8 @@ def test_the_queue_reads_on_a_phone(browser, live_server, people, paying):  # no
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     log_in(page, live_server.url, "finance-support")
-    for path in ("/risk/reviews/", "/risk/disputes/", "/risk/warnings/", "/risk/blocklist/", "/risk/disputes/analytics/"):
+    pages = ("/risk/reviews/", "/risk/disputes/", "/risk/warnings/", "/risk/blocklist/", "/risk/disputes/analytics/")
+    for path in pages:
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not overflow, f"{path} scrolls sideways on a phone"
