@@ -126,6 +126,7 @@ if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
             "sessions",
             "djmoney",
             "taxes",
+            "billing_risk",
         )
     }
 

@@ -236,6 +236,9 @@ class RiskDemo:
         body = {"reason": reason, **({"due_by": due_by} if due_by else {})}
         dispute = self.control(f"/_sandbox/charges/{charge['id']}/dispute", body)
         self.through(self.charge(charge["id"]), dispute)
+        # The evidence is drafted from the customer's invoices: the mirror has them now, not only once
+        # the webhooks of the demo's year are applied.
+        mirror.apply_page(list(self.client.list_all("/v1/invoices", customer=org.stripe_customer_id)))
         return cases.dispute_refresh(dispute["id"])
 
     def evidence(self, case: DisputeCase, *, submit: bool) -> None:

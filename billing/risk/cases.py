@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Value
 from django.utils import timezone
 from djstripe.models import Charge, Customer, Dispute, EarlyFraudWarning, Review
 
@@ -178,19 +179,25 @@ def dispute_refresh(dispute_id: str, *, at: dt.datetime | None = None) -> Disput
     return case
 
 
+def _cases_of(**match) -> list[tuple[str, str]]:
+    """(kind, id) of every case matching `match`, in one query (every charge event asks)."""
+    kinds = [(ReviewCase, "review"), (WarningCase, "warning"), (DisputeCase, "dispute")]
+    queries = [
+        model.objects.filter(**match).order_by().annotate(kind=Value(kind)).values_list("kind", "pk")
+        for model, kind in kinds
+    ]
+    return list(queries[0].union(*queries[1:], all=True))
+
+
 def refresh_for_charge(charge_id: str) -> None:
-    """A charge (or its customer) changed: the cases that show it follow."""
-    for review_id in ReviewCase.objects.filter(charge_id=charge_id).values_list("pk", flat=True):
-        review_refresh(review_id)
-    for warning_id in WarningCase.objects.filter(charge_id=charge_id).values_list("pk", flat=True):
-        warning_refresh(warning_id)
-    for dispute_id in DisputeCase.objects.filter(charge_id=charge_id).values_list("pk", flat=True):
-        dispute_refresh(dispute_id)
+    """A charge changed: the cases that show it follow."""
+    refresh = {"review": review_refresh, "warning": warning_refresh, "dispute": dispute_refresh}
+    for kind, pk in _cases_of(charge_id=charge_id):
+        refresh[kind](pk)
 
 
 def refresh_for_customer(customer_id: str) -> None:
-    charges = set()
-    for model in (ReviewCase, WarningCase, DisputeCase):
-        charges |= set(model.objects.filter(customer_id=customer_id).values_list("charge_id", flat=True))
-    for charge_id in charges - {None}:
-        refresh_for_charge(charge_id)
+    """A customer changed (email, country): the cases of its charges follow."""
+    refresh = {"review": review_refresh, "warning": warning_refresh, "dispute": dispute_refresh}
+    for kind, pk in _cases_of(customer_id=customer_id):
+        refresh[kind](pk)

@@ -152,7 +152,13 @@ def prefill(case: DisputeCase) -> dict[str, str]:
         usage = usage_summary(organisation)
         if usage:
             activity += ["Usage:", usage]
-        entries = AuditLog.objects.filter(organisation=organisation).order_by("-created_at")[:50]
+        # What the customer's people (and Stripe's events for them) did, not our own finance team's work.
+        entries = (
+            AuditLog.objects.filter(organisation=organisation)
+            .exclude(action__startswith="risk.")
+            .exclude(actor__staff_profile__isnull=False)
+            .order_by("-created_at")[:50]
+        )
         activity += [
             f"{e.created_at:%Y-%m-%d %H:%M} UTC  {e.action}  by {e.actor_username or 'the system'}" for e in entries
         ]

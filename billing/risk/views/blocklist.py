@@ -72,7 +72,9 @@ def blocklist_add(request: HttpRequest) -> HttpResponse:
         entry = blocklist.block_entry_add(kind=kind, value=value, reason=reason, actor=request.user)
     except RiskError as error:
         messages.error(request, str(error))
-        request.session["risk_block_form"] = {"kind": kind, "value": value[:254], "reason": reason[:2000]}
+        digits = "".join(ch for ch in value if ch.isdigit())
+        keep = "" if len(digits) >= 12 else value[:254]  # a pasted card number is never kept, not even in a session
+        request.session["risk_block_form"] = {"kind": kind, "value": keep, "reason": reason[:2000]}
     else:
         if entry.sync_status == "failed":
             messages.warning(

@@ -38,6 +38,8 @@ def test_evidence_prefilled_uploaded_saved_submitted_then_won(paying, people):
         case=case, field="receipt", filename="receipt.pdf", content=PDF, actor=people.admin, request_id=uuid.uuid4()
     )
     assert upload.file_id.startswith("file_") and upload.type == "PDF"
+    log = evidence.prefill(case)["access_activity_log"]
+    assert "customer.create" in log and "risk." not in log  # the customer's activity, not our fraud work
     staged = gateway().get(f"/v1/disputes/{case.pk}")
     assert staged["evidence"]["receipt"] == upload.file_id and staged["status"] == "needs_response"
     case = disputes.dispute_evidence_save(

@@ -119,23 +119,31 @@ def test_unknown_objects_are_404(client, people):
     ],
 )
 def test_lists_keep_their_query_count_flat(client, people, django_assert_max_num_queries, name, marker):
+    from django.core.cache import cache
+
     login(client, people.analyst)
     one_of_each(1)
+    cache.clear()  # the backlog banner's count is cached for 5 s: both pages count it
     with django_assert_max_num_queries(20) as small:
         client.get(reverse(name))
     one_of_each(25, prefix="y")
+    cache.clear()
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(reverse(name), {"status": "all"} if name != "risk:warnings" else {})
     assert response.content.count(marker[:-1]) >= 26
 
 
 def test_detail_pages_keep_their_query_count_flat(client, people, cases, django_assert_max_num_queries):
+    from django.core.cache import cache
+
     login(client, people.admin)
+    cache.clear()
     with django_assert_max_num_queries(40) as small:
         client.get(reverse("risk:review", args=["prv_acme"]))
     for i in range(5):
         deliver(charge(f"ch_more{i}"), "charge.succeeded", T + 10)
         deliver(dispute(f"dp_more{i}", charge_id=f"ch_more{i}"), "charge.dispute.created", T + 11)
+    cache.clear()
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(reverse("risk:review", args=["prv_acme"]))
 
