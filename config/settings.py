@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "billing.payments",
     "billing.selfserve",
     "billing.reports",
+    "billing.risk",
     "taxes",
     "devtools",
 ]
@@ -126,6 +127,7 @@ if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
             "sessions",
             "djmoney",
             "taxes",
+            "billing_risk",
         )
     }
 
@@ -217,6 +219,9 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
     "billing.invoices.tasks.*": {"queue": "stripe"},
     "billing.reports.tasks.*": {"queue": "reports"},
+    "billing.risk.tasks.execute_decision": {"queue": "stripe"},
+    "billing.risk.tasks.apply_warning_policy": {"queue": "stripe"},
+    "billing.risk.tasks.sync_block_lists": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -227,6 +232,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reconcile-mirror": {"task": "billing.stripe.tasks.reconcile_mirror", "schedule": 6 * 3600.0},
     "prune-events": {"task": "billing.stripe.tasks.prune_events", "schedule": 3600.0},
     "check-ledger": {"task": "billing.reports.tasks.check_ledger", "schedule": 6 * 3600.0},
+    "dispute-reminders": {"task": "billing.risk.tasks.send_dispute_reminders", "schedule": 3600.0},
+    "block-list-sync": {"task": "billing.risk.tasks.sync_block_lists", "schedule": 300.0},
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
@@ -236,6 +243,10 @@ PORTAL_REPORTING_CURRENCY = env.string("PORTAL_REPORTING_CURRENCY", "usd").lower
 # Voids, write-offs and credit notes at or above this (in the reporting currency's major units)
 # wait for a second finance admin.
 PORTAL_APPROVAL_THRESHOLD = env.money_minor("PORTAL_APPROVAL_THRESHOLD", "1000", PORTAL_REPORTING_CURRENCY)
+
+# --- Risk -----------------------------------------------------------------------------------
+# Who gets the dispute reminders (7, 3 and 1 days before evidence is due); unset: every finance admin.
+PORTAL_RISK_EMAILS = env.csv("PORTAL_RISK_EMAILS", [])
 
 # --- Stripe ---------------------------------------------------------------------------------
 # Pinned: the gateway, the sandbox, the intake and dj-stripe all use exactly this version.

@@ -30,6 +30,7 @@ urlpatterns = [
     path("audit/", include("billing.reports.audit_urls")),
     path("events/", include("billing.stripe.urls")),
     path("billing/", include("billing.selfserve.urls")),
+    path("risk/", include("billing.risk.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -150,6 +150,10 @@ def build(sandbox: Sandbox) -> web.Application:
                     ),
                     request_id,
                 )
+            except web.HTTPRequestEntityTooLarge:
+                response = error_response(
+                    SandboxError(413, "The request is too large (at most 32 MB).", code="request_too_large"), request_id
+                )
             except web.HTTPMethodNotAllowed:
                 response = error_response(
                     SandboxError(405, f"Unrecognized request URL ({request.method}: {request.path})."), request_id
@@ -195,7 +199,7 @@ def build(sandbox: Sandbox) -> web.Application:
                 expand_paths = [expand_paths]
             idem = request.headers.get("Idempotency-Key") if method == "POST" else None
             fingerprint = hashlib.sha256(
-                f"{method} {request.path} {json.dumps(params, sort_keys=True)} {key}".encode()
+                f"{method} {request.path} {json.dumps(params, sort_keys=True, default=str)} {key}".encode()
             ).hexdigest()
             if idem and idem in state.idempotency:
                 stored_fingerprint, status, payload = state.idempotency[idem]
@@ -229,7 +233,8 @@ def build(sandbox: Sandbox) -> web.Application:
 
         return handle
 
-    app = web.Application(middlewares=[stripe_middleware], client_max_size=4 * 1024 * 1024)
+    # Large enough for the files API's biggest purpose; each purpose has its own limit (resources/files.py).
+    app = web.Application(middlewares=[stripe_middleware], client_max_size=32 * 1024 * 1024)
     static_first = sorted(ROUTES, key=lambda r: (r[1].count("{"), -len(r[1])))
     for method, path, func in static_first:
         app.router.add_route(method, path, make_handler(method, func))

@@ -1,18 +1,17 @@
 """The sandbox's own routes beside Stripe's: health, reset, faults, disputes/reviews/early fraud
-warnings on demand, the hosted invoice page and PDF (behind each invoice's secret token), and the
-Stripe.js stand-in."""
+warnings on demand and a dispute's resolution (won or lost), the hosted invoice page and PDF (behind
+each invoice's secret token), and the Stripe.js stand-in."""
 
 from __future__ import annotations
 
 import hmac
-import time
 from pathlib import Path
 
 from aiohttp import web
 
-from .core import SandboxError, copy_of, make, new_id
+from .core import SandboxError, copy_of
 from .engine.invoicing import DOCUMENT_TOKEN
-from .engine.payments import open_dispute, open_review
+from .engine.risk import open_dispute, open_early_fraud_warning, open_review, resolve_dispute
 from .routing import public
 from .wire import error_response
 
@@ -56,43 +55,61 @@ def add_control_routes(app: web.Application, sandbox) -> None:
             sandbox.hits.clear()
         return web.json_response(state.faults)
 
-    async def dispute(request):
-        with state.lock:
-            try:
-                charge = state.get(request.match_info["id"], "charge")
-            except SandboxError as error:
-                return error_response(error, "req_control")
+    def on_object(object_type: str, make_it):
+        """A control route acting on one object: `make_it(obj, body)` under the state's lock; errors are
+        Stripe's (a 404 for an unknown id, a 400 for a state that does not allow it)."""
+
+        async def handle(request):
             body = await read_json(request)
-            result = open_dispute(sandbox.api, charge, body.get("reason") or "fraudulent")
-        return web.json_response(public(copy_of(result)))
+            with state.lock:
+                try:
+                    obj = state.get(request.match_info["id"], object_type)
+                    result = make_it(obj, body)
+                except SandboxError as error:
+                    return error_response(error, "req_control")
+            return web.json_response(public(copy_of(result)))
 
-    async def review(request):
-        with state.lock:
-            try:
-                charge = state.get(request.match_info["id"], "charge")
-            except SandboxError as error:
-                return error_response(error, "req_control")
-            result = open_review(sandbox.api, charge)
-        return web.json_response(public(copy_of(result)))
+        return handle
 
-    async def early_fraud_warning(request):
-        with state.lock:
-            try:
-                charge = state.get(request.match_info["id"], "charge")
-            except SandboxError as error:
-                return error_response(error, "req_control")
-            warning = make(
-                "radar.early_fraud_warning",
-                id=new_id("radar.early_fraud_warning"),
-                actionable=True,
-                charge=charge["id"],
-                payment_intent=charge["payment_intent"],
-                created=int(time.time()),
-                fraud_type="made_with_stolen_card",
-            )
-            state.add(warning)
-            sandbox.emit("radar.early_fraud_warning.created", warning)
-        return web.json_response(warning)
+    def as_int(value):
+        if value in (None, ""):
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SandboxError(400, f"Invalid integer: {value}") from None
+
+    dispute = on_object(
+        "charge",
+        lambda charge, body: open_dispute(
+            sandbox.api,
+            charge,
+            body.get("reason") or "fraudulent",
+            due_by=as_int(body.get("due_by")),
+            amount=as_int(body.get("amount")),
+        ),
+    )
+    review = on_object(
+        "charge",
+        lambda charge, body: open_review(
+            sandbox.api,
+            charge,
+            body.get("reason") or "rule",
+            risk_score=as_int(body.get("risk_score")),
+            rule={"predicate": body["rule"]} if body.get("rule") else None,
+            ip_address=body.get("ip_address"),
+            ip_country=body.get("ip_country"),
+        ),
+    )
+    early_fraud_warning = on_object(
+        "charge",
+        lambda charge, body: open_early_fraud_warning(
+            sandbox.api, charge, body.get("fraud_type") or "made_with_stolen_card"
+        ),
+    )
+    resolve = on_object(
+        "dispute", lambda dispute, body: resolve_dispute(sandbox.api, dispute, body.get("outcome") or "")
+    )
 
     def invoice_for(request) -> dict:
         """The invoice of a hosted page or PDF URL: its id and its secret token must both match, else 404."""
@@ -141,6 +158,7 @@ def add_control_routes(app: web.Application, sandbox) -> None:
     app.router.add_post("/_sandbox/charges/{id}/dispute", dispute)
     app.router.add_post("/_sandbox/charges/{id}/review", review)
     app.router.add_post("/_sandbox/charges/{id}/early_fraud_warning", early_fraud_warning)
+    app.router.add_post("/_sandbox/disputes/{id}/resolve", resolve)
     app.router.add_get("/_sandbox/invoices/{id}/{token}", invoice_page)  # engine.invoicing.document_path
     app.router.add_get("/_sandbox/invoices/{id}/{token}/pdf", invoice_pdf)
     app.router.add_get("/v3/stripe.js", stripe_js)

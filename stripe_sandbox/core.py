@@ -8,6 +8,7 @@ object has at least the keys Stripe's has.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import random
@@ -37,6 +38,9 @@ PREFIXES = {
     "dispute": "dp",
     "review": "prv",
     "radar.early_fraud_warning": "issfr",
+    "radar.value_list": "rsl",
+    "radar.value_list_item": "rsli",
+    "file": "file",
     "tax_rate": "txr",
     "billing.meter": "mtr",
     "billing.meter_event": "mev",
@@ -106,6 +110,20 @@ class SandboxError(Exception):
 
     def body(self) -> dict:
         return {"error": self.error}
+
+
+class Upload:
+    """A file part of a multipart/form-data request (the files API). Printed, it names its content,
+    so a repeated idempotency key with another file is told apart."""
+
+    def __init__(self, filename: str, content: bytes, content_type: str = ""):
+        self.filename = filename
+        self.content = content
+        self.content_type = content_type
+        self.sha256 = hashlib.sha256(content).hexdigest()
+
+    def __str__(self) -> str:
+        return f"<file {self.filename!r} {len(self.content)} bytes sha256={self.sha256}>"
 
 
 def missing(object_type: str, object_id: str, param: str = "id") -> SandboxError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import json
 from urllib.parse import parse_qsl
 
@@ -10,7 +12,7 @@ from aiohttp import web
 from localstripe.server import unflatten_data  # localstripe's parser of Stripe's form encoding
 from multidict import MultiDict
 
-from .core import SandboxError, State, copy_of
+from .core import SandboxError, State, Upload, copy_of
 from .routing import PUBLISHABLE_OK, public
 
 
@@ -29,7 +31,30 @@ def parse_params(request: web.Request, body: bytes) -> dict:
             return json.loads(body)
         except ValueError:
             raise SandboxError(400, "Invalid JSON body.") from None
+    if content_type.startswith("multipart/form-data"):
+        return unflatten_data(multipart_fields(content_type, body))
     return unflatten_data(MultiDict(parse_qsl(body.decode(), keep_blank_values=True)))
+
+
+def multipart_fields(content_type: str, body: bytes) -> MultiDict:
+    """The parts of a multipart/form-data body: text values, and `Upload`s for file parts."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise SandboxError(400, "The multipart/form-data body could not be read.")
+    fields: MultiDict = MultiDict()
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            fields.add(name, Upload(filename, payload, part.get_content_type()))
+        else:
+            fields.add(name, payload.decode(part.get_content_charset() or "utf-8", errors="replace"))
+    return fields
 
 
 def expand(state: State, obj, paths: list[str]):

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from accounts.audit import audit
 from accounts.models import Organisation
+from billing.risk.blocklist import check_setup_allowed
 from billing.stripe import mirror
 from billing.stripe.gateway import gateway
 from billing.stripe.idempotency import key_for
@@ -45,9 +46,13 @@ def customer_create(
 
 
 def setup_intent_create(*, organisation: Organisation, method_type: str, request_key: str, actor=None) -> dict:
-    """Start collecting a payment method off-session; the browser confirms it with Stripe.js."""
+    """Start collecting a payment method off-session; the browser confirms it with Stripe.js.
+
+    Refused with `PaymentMethodBlocked` (a ValueError whose message the customer may read) when the
+    organisation, its customer's email or the person acting is on the block list."""
     if not organisation.stripe_customer_id:
         raise ValueError(f"{organisation.name} has no Stripe customer yet")
+    check_setup_allowed(organisation=organisation, actor=actor)
     setup = gateway().post(
         "/v1/setup_intents",
         {"customer": organisation.stripe_customer_id, "usage": "off_session", "payment_method_types": [method_type]},

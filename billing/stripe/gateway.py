@@ -7,6 +7,7 @@ on 429/5xx/timeouts, and an idempotency key on every write so a retry is always 
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 import re
@@ -65,7 +66,7 @@ class StripeGateway:
             http_client=stripe.RequestsClient(timeout=timeout),
         )
 
-    # --- the four verbs -------------------------------------------------------------------
+    # --- the verbs ------------------------------------------------------------------------
     def get(self, path: str, **params: Any) -> dict:
         return self.request("get", path, params)
 
@@ -74,6 +75,13 @@ class StripeGateway:
 
     def delete(self, path: str, *, idempotency_key: str) -> dict:
         return self.request("delete", path, {}, idempotency_key=idempotency_key)
+
+    def upload(self, path: str, params: dict, *, filename: str, content: bytes, idempotency_key: str) -> dict:
+        """A multipart/form-data POST to Stripe's files host (`POST /v1/files`), the file as the part `file`."""
+        stream = io.BytesIO(content)
+        stream.name = filename
+        options = {"content_type": "multipart/form-data", "base": "files"}
+        return self.request("post", path, {**params, "file": stream, **options}, idempotency_key=idempotency_key)
 
     def list_all(self, path: str, *, page_size: int = 100, **params: Any) -> Iterator[dict]:
         """Every object of a list endpoint, page by page."""
@@ -98,6 +106,9 @@ class StripeGateway:
         while True:
             self.limiter.acquire(endpoint)
             self.calls += 1
+            for value in params.values():
+                if isinstance(value, io.IOBase):
+                    value.seek(0)  # a retried upload sends the whole file again
             try:
                 response = self._client.raw_request(method, path, **params, **options)
                 return response.data

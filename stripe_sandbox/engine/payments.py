@@ -4,10 +4,12 @@ disputes and Radar reviews."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from ..core import SandboxError, State, copy_of, make, new_id
 from ..routing import Api, public
+from .risk import close_reviews_of, open_dispute, open_review, settle_warnings_of
 
 # Stripe's test cards (https://docs.stripe.com/testing): number -> (brand, behaviour)
 CARDS = {
@@ -21,6 +23,25 @@ CARDS = {
     "4000000000000259": ("visa", "dispute"),  # charge succeeds, then a dispute opens
     "4000000000009235": ("visa", "elevated_risk"),  # charge succeeds, Radar opens a review
     "4100000000000019": ("visa", "highest_risk"),  # Radar blocks the charge
+    # Stripe's international test cards: they succeed, issued in the country of CARD_COUNTRIES.
+    "4000000760000002": ("visa", "ok"),
+    "4000001240000000": ("visa", "ok"),
+    "4000002760000016": ("visa", "ok"),
+    "4000002500000003": ("visa", "ok"),
+    "4000008260000000": ("visa", "ok"),
+    "4000003920000003": ("visa", "ok"),
+    "4000003560000008": ("visa", "ok"),
+    "4000006430000009": ("visa", "ok"),
+}
+CARD_COUNTRIES = {
+    "4000000760000002": "BR",
+    "4000001240000000": "CA",
+    "4000002760000016": "DE",
+    "4000002500000003": "FR",
+    "4000008260000000": "GB",
+    "4000003920000003": "JP",
+    "4000003560000008": "IN",
+    "4000006430000009": "RU",
 }
 TOKENS = {
     "pm_card_visa": "4242424242424242",
@@ -32,6 +53,14 @@ TOKENS = {
     "pm_card_createDispute": "4000000000000259",
     "pm_card_riskLevelElevated": "4000000000009235",
     "pm_card_riskLevelHighest": "4100000000000019",
+    "pm_card_br": "4000000760000002",
+    "pm_card_ca": "4000001240000000",
+    "pm_card_de": "4000002760000016",
+    "pm_card_fr": "4000002500000003",
+    "pm_card_gb": "4000008260000000",
+    "pm_card_jp": "4000003920000003",
+    "pm_card_in": "4000003560000008",
+    "pm_card_ru": "4000006430000009",
     "tok_visa": "4242424242424242",
     "tok_mastercard": "5555555555554444",
     "tok_chargeCustomerFail": "4000000000000341",
@@ -59,6 +88,13 @@ DECLINES = {
     "highest_risk": ("card_declined", "fraudulent", "Your card was declined."),
     "account_closed": ("payment_method_not_available", "account_closed", "The bank account is closed."),
 }
+
+
+def fingerprint_of(number: str) -> str:
+    """Stripe's fingerprint: 16 letters and digits, the same for the same card number on one account."""
+    digest = hashlib.sha256(f"sandbox-card:{number}".encode()).digest()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:16])
 
 
 def card_error(behaviour: str, **extra) -> SandboxError:
@@ -123,8 +159,8 @@ def create_payment_method(state: State, data: dict, now: int) -> dict:
             "exp_month": int(card.get("exp_month") or 12),
             "exp_year": int(card.get("exp_year") or 2034),
             "funding": "credit",
-            "country": "US",
-            "fingerprint": f"fp{number[-8:]}",
+            "country": CARD_COUNTRIES.get(number, "US"),
+            "fingerprint": fingerprint_of(number),
             "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
             "display_brand": brand,
             "networks": {"available": [brand], "preferred": None},
@@ -241,7 +277,18 @@ def create_charge(
         pm["type"]: {
             k: v
             for k, v in (pm.get(pm["type"]) or {}).items()
-            if k in ("brand", "last4", "exp_month", "exp_year", "country", "bank_name", "routing_number", "funding")
+            if k
+            in (
+                "brand",
+                "last4",
+                "exp_month",
+                "exp_year",
+                "country",
+                "bank_name",
+                "routing_number",
+                "funding",
+                "fingerprint",
+            )
         },
     }
     risk = {"elevated_risk": ("elevated", 65), "highest_risk": ("highest", 95)}.get(behaviour, ("normal", 20))
@@ -310,68 +357,16 @@ def create_charge(
     api.state.add(charge)
     api.emit("payment_intent.created", intent)
     if ok:
+        if behaviour == "elevated_risk":  # Radar holds it for review as it succeeds: its events say so
+            open_review(api, charge, risk_score=65, announce_charge=False)
         api.emit("charge.succeeded", charge)
         api.emit("payment_intent.succeeded", intent)
         if behaviour == "dispute":
             open_dispute(api, charge)
-        elif behaviour == "elevated_risk":
-            open_review(api, charge)
     else:
         api.emit("charge.failed", charge)
         api.emit("payment_intent.payment_failed", intent)
     return intent, charge, behaviour
-
-
-def open_dispute(api: Api, charge: dict, reason: str = "fraudulent") -> dict:
-    now = int(time.time())
-    dispute = make(
-        "dispute",
-        id=new_id("dispute"),
-        amount=charge["amount"],
-        currency=charge["currency"],
-        charge=charge["id"],
-        payment_intent=charge["payment_intent"],
-        reason=reason,
-        status="needs_response",
-        created=now,
-        is_charge_refundable=True,
-        balance_transactions=[],
-        evidence_details={
-            "due_by": now + 7 * 86400,
-            "has_evidence": False,
-            "past_due": False,
-            "submission_count": 0,
-            "enhanced_eligibility": {},
-        },
-        metadata={},
-    )
-    api.state.add(dispute)
-    charge["disputed"] = True
-    api.emit("charge.dispute.created", dispute)
-    return dispute
-
-
-def open_review(api: Api, charge: dict, reason: str = "rule") -> dict:
-    review = make(
-        "review",
-        id=new_id("review"),
-        charge=charge["id"],
-        payment_intent=charge["payment_intent"],
-        open=True,
-        reason=reason,
-        opened_reason=reason,
-        closed_reason=None,
-        created=int(time.time()),
-        billing_zip=None,
-        ip_address=None,
-        ip_address_location=None,
-        session=None,
-    )
-    api.state.add(review)
-    charge["review"] = review["id"]
-    charge["outcome"] = {**charge["outcome"], "type": "manual_review", "risk_level": "elevated"}
-    api.emit("review.opened", review)
-    return review
 
 
 def create_refund(api: Api, charge: dict, amount: int | None, reason: str | None, metadata: dict) -> dict:
@@ -412,4 +407,6 @@ def create_refund(api: Api, charge: dict, amount: int | None, reason: str | None
     charge["refunds"]["data"].append(refund)
     api.emit("refund.created", refund)
     api.emit("charge.refunded", charge, previous)
+    close_reviews_of(api, charge, "refunded_as_fraud" if reason == "fraudulent" else "refunded")
+    settle_warnings_of(api, charge)
     return refund

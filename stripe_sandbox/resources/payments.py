@@ -1,4 +1,6 @@
-"""Payment intents, charges, refunds, disputes, Radar reviews and early fraud warnings."""
+"""Payment intents, charges, refunds, disputes (listing, closing) and Radar reviews (listing, approving).
+
+Dispute evidence is in `disputes`, early fraud warnings and value lists in `radar`."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from ..engine.payments import (
     payment_method_behaviour,
     resolve_payment_method,
 )
+from ..engine.risk import accept_dispute, close_review
 from ..routing import Api, as_bool, as_int, check, need, public, readable, route
 
 
@@ -104,23 +107,16 @@ def refund_create(api: Api, params: dict) -> dict:
 
 @route("POST", "/v1/disputes/{id}/close")
 def dispute_close(api: Api, params: dict, id: str) -> dict:
-    dispute = api.state.get(id, "dispute")
-    previous = {"status": dispute["status"]}
-    dispute["status"] = "lost"
-    api.emit("charge.dispute.closed", dispute, previous)
-    return dispute
+    check(params, {"metadata"})
+    return accept_dispute(api, api.state.get(id, "dispute"))
 
 
 @route("POST", "/v1/reviews/{id}/approve")
 def review_approve(api: Api, params: dict, id: str) -> dict:
+    check(params, set())
     review = api.state.get(id, "review")
     if not review["open"]:
-        raise SandboxError(400, "This review is already closed.", code="review_closed")
-    review.update(open=False, closed_reason="approved")
-    api.emit("review.closed", review, {"open": True})
-    return review
-
-
-@route("GET", "/v1/radar/early_fraud_warnings")
-def efw_list(api: Api, params: dict) -> list:
-    return api.state.all("radar.early_fraud_warning")
+        raise SandboxError(
+            400, f"This review is already closed ({review['closed_reason']}).", code="review_already_closed"
+        )
+    return close_review(api, review, "approved")

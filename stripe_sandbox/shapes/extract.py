@@ -30,6 +30,9 @@ TYPES = [
     "dispute",
     "review",
     "radar.early_fraud_warning",
+    "radar.value_list",
+    "radar.value_list_item",
+    "file",
     "tax_rate",
     "billing.meter",
     "billing.meter_event",
@@ -50,6 +53,8 @@ TYPES = [
     "deleted_webhook_endpoint",
     "deleted_invoiceitem",
     "deleted_test_helpers.test_clock",
+    "deleted_radar.value_list",
+    "deleted_radar.value_list_item",
 ]
 
 

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
+from devtools.demo_risk import RiskDemo
 
 
 class Command(BaseCommand):
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             builder.catalog()
             builder.staff()
             builder.organisations()
+            RiskDemo(out=out).build()
         except StripeGatewayError as error:
             raise CommandError(f"Stripe refused a demo call: {error.message}") from error
         self.write_logins()
