@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "billing.invoices",
     "billing.selfserve",
     "billing.reports",
+    "billing.dunning",
     "taxes",
     "devtools",
 ]
@@ -215,6 +216,9 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.prune_events": {"queue": "reports"},
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
     "billing.invoices.tasks.*": {"queue": "stripe"},
+    "billing.dunning.tasks.sweep": {"queue": "default"},
+    "billing.dunning.tasks.send_email": {"queue": "default"},
+    "billing.dunning.tasks.*": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -224,9 +228,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stale-received": {"task": "billing.stripe.tasks.requeue_stale_received", "schedule": 30.0},
     "reconcile-mirror": {"task": "billing.stripe.tasks.reconcile_mirror", "schedule": 6 * 3600.0},
     "prune-events": {"task": "billing.stripe.tasks.prune_events", "schedule": 3600.0},
+    "dunning-sweep": {
+        "task": "billing.dunning.tasks.sweep",
+        "schedule": float(env.integer("DUNNING_SWEEP_SECONDS", 60, minimum=1)),
+    },
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
+
+# --- Dunning ------------------------------------------------------------------------------
+# An attempt claimed by a worker that then died is handed back after this long (its next call
+# carries the same idempotency key, so Stripe replays instead of charging again).
+DUNNING_ATTEMPT_LEASE_SECONDS = env.integer("DUNNING_ATTEMPT_LEASE_SECONDS", 120, minimum=1)
 
 # --- Reports -------------------------------------------------------------------------------
 PORTAL_REPORTING_CURRENCY = env.string("PORTAL_REPORTING_CURRENCY", "usd").lower()

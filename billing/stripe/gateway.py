@@ -126,6 +126,10 @@ class StripeGateway:
             "param": body.get("param"),
             "decline_code": body.get("decline_code"),
             "request_id": error.request_id,
+            "payment_intent_id": (body.get("payment_intent") or {}).get("id")
+            if isinstance(body.get("payment_intent"), dict)
+            else body.get("payment_intent"),
+            "charge_id": body.get("charge") if isinstance(body.get("charge"), str) else None,
         }
         message = body.get("message") or error.user_message or "Stripe could not complete the request"
         if unavailable:
