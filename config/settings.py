@@ -153,6 +153,8 @@ _email = env.email("EMAIL_URL")
 EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT = _email["backend"], _email["host"], _email["port"]
 EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["user"], _email["password"]
 EMAIL_USE_TLS, EMAIL_USE_SSL = _email["use_tls"], _email["use_ssl"]
+if "file_path" in _email:
+    EMAIL_FILE_PATH = _email["file_path"]
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Billing portal <billing-portal@localhost>")
 

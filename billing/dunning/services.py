@@ -203,7 +203,7 @@ def note(case: Case, kind: str, message: str, *, at=None, actor=None, source: st
 
 
 def _locked(case_id: int) -> Case:
-    return Case.objects.select_for_update().select_related("policy", "organisation").get(pk=case_id)
+    return Case.objects.select_for_update(of=("self",)).select_related("policy", "organisation").get(pk=case_id)
 
 
 def case_invoice_changed(*, invoice_id: str, source: str = "") -> Case | None:
