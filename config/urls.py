@@ -23,6 +23,7 @@ urlpatterns = [
     path("revenue/", include("billing.reports.urls")),
     path("currencies/", include("billing.currencies.urls")),
     path("customers/", include("billing.customers.urls")),
+    path("dunning/", include("billing.dunning.urls")),
     path("events/", include("billing.stripe.urls")),
     path("billing/", include("billing.selfserve.urls")),
     path("admin/", admin.site.urls),
