@@ -126,6 +126,7 @@ if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
             "sessions",
             "djmoney",
             "taxes",
+            "billing_dunning",
         )
     }
 
@@ -273,6 +274,8 @@ STRIPE_JS_URL = f"{STRIPE_API_BASE}/v3/stripe.js" if STRIPE_USES_SANDBOX else "h
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
 # Stripe allows 25 requests/s per endpoint in test mode; we stay at 80% of it by default.
 STRIPE_RATE_LIMIT_PER_SECOND = env.integer("STRIPE_RATE_LIMIT_PER_SECOND", 20, minimum=1)
+# Tokens the shared bucket may hold: any one-second window then sees at most rate + burst requests.
+STRIPE_RATE_LIMIT_BURST = env.integer("STRIPE_RATE_LIMIT_BURST", 1, minimum=1)
 STRIPE_MAX_RETRIES = env.integer("STRIPE_MAX_RETRIES", 4, minimum=0)
 STRIPE_TIMEOUT_SECONDS = env.integer("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
 # Where Stripe (or the sandbox) posts events; registered through the webhook endpoints API.

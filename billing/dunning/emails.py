@@ -134,21 +134,20 @@ def email_queue(
     to = recipient(case)
     if not to:
         return None
+    if DunningEmail.objects.filter(case=case, kind=kind, step=step).exists():
+        return None  # written already (callers hold the case's lock: no one writes it meanwhile)
     context = context_for(case, next_attempt_at=next_attempt_at)
-    email, created = DunningEmail.objects.get_or_create(
+    email = DunningEmail.objects.create(
         case=case,
         kind=kind,
         step=step,
-        defaults={
-            "template": template,
-            "to": to,
-            "subject": render(template.subject, context)[:300],
-            "body": render(template.body, context),
-            "at": at,
-        },
+        template=template,
+        to=to,
+        subject=render(template.subject, context)[:300],
+        body=render(template.body, context),
+        at=at,
     )
-    if created:
-        transaction.on_commit(lambda: queue.send("billing.dunning.tasks.send_email", email.pk))
+    transaction.on_commit(lambda: queue.send("billing.dunning.tasks.send_email", email.pk))
     return email
 
 

@@ -18,7 +18,8 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from djstripe.models import Customer, PaymentIntent, PaymentMethod
 
@@ -146,15 +147,22 @@ def _claim(attempt_id: int) -> bool:
     return bool(
         Attempt.objects.filter(pk=attempt_id)
         .filter(Q(status=AttemptStatus.queued) | Q(status=AttemptStatus.sending, lease_until__lt=now))
-        .update(status=AttemptStatus.sending, lease_until=now + _lease(), sends=F("sends") + 1)
+        .update(
+            status=AttemptStatus.sending,
+            lease_until=now + _lease(),
+            sends=F("sends") + 1,
+            first_sent_at=Coalesce(F("first_sent_at"), Value(now)),
+        )
     )
 
 
 def _processing_payment(invoice: dict) -> str | None:
-    for pi_id in accessors.invoice_payment_intent_ids(invoice):
-        if PaymentIntent.objects.filter(id=pi_id, stripe_data__status="processing").exists():
-            return pi_id
-    return None
+    ids = accessors.invoice_payment_intent_ids(invoice)
+    if not ids:
+        return None
+    return (
+        PaymentIntent.objects.filter(id__in=ids, stripe_data__status="processing").values_list("id", flat=True).first()
+    )
 
 
 def attempt_execute(*, attempt_id: int) -> str:
@@ -164,9 +172,6 @@ def attempt_execute(*, attempt_id: int) -> str:
         return "skipped"
     attempt = Attempt.objects.select_related("case").get(pk=attempt_id)
     case = attempt.case
-    if attempt.first_sent_at is None:
-        attempt.first_sent_at = timezone.now()
-        Attempt.objects.filter(pk=attempt.pk).update(first_sent_at=attempt.first_sent_at, at=services.now_for(case))
     invoice = services._invoice(case.invoice_id) or {}
     if invoice.get("status") not in (None, "open"):
         services.attempt_record(attempt.pk, status=AttemptStatus.skipped, message=f"The invoice is {invoice['status']}")

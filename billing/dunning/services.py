@@ -26,6 +26,7 @@ from billing.dunning.models import (
     CaseStatus,
     ClockTime,
     EmailKind,
+    EmailTemplate,
     OrganisationPause,
     Resolution,
 )
@@ -297,8 +298,13 @@ def attempt_record(
 ) -> Attempt:
     """The outcome of an attempt (from Stripe's answer or a later event), once: a settled attempt stays."""
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
-        case = _locked(attempt.case_id)
+        # The attempt and its case, locked in one statement (the organisation only joined, not locked).
+        attempt = (
+            Attempt.objects.select_for_update(of=("self", "case"))
+            .select_related("case", "case__policy", "case__organisation")
+            .get(pk=attempt_id)
+        )
+        case = attempt.case
         if attempt.status not in (AttemptStatus.sending, AttemptStatus.processing, AttemptStatus.queued):
             return attempt
         if status == AttemptStatus.processing and attempt.status == AttemptStatus.processing:
@@ -326,10 +332,27 @@ def attempt_record(
     return attempt
 
 
+_steps_cache: dict[tuple[int, dt.datetime], list[tuple[int, int | None]]] = {}
+
+
+def policy_steps(policy) -> list[tuple[int, int | None]]:
+    """(day, email template id) of a policy, cached per process until the policy changes (its
+    `updated_at` moves with every edit, steps included)."""
+    key = (policy.pk, policy.updated_at)
+    if key not in _steps_cache:
+        if len(_steps_cache) > 500:
+            _steps_cache.clear()
+        _steps_cache[key] = list(policy.steps.order_by("day").values_list("day", "email_id"))
+    return _steps_cache[key]
+
+
 def _after_failure(case: Case, attempt: Attempt, at: dt.datetime) -> None:
     step_email = None
     if attempt.step is not None:
-        step_email = case.policy.steps.filter(day=attempt.step).select_related("email").first()
+        email_id = dict(policy_steps(case.policy)).get(attempt.step)
+        step_email = type(
+            "Step", (), {"email": EmailTemplate.objects.filter(pk=email_id).first() if email_id else None}
+        )
     if attempt.decline_code in HARD_DECLINES:
         case.needs_new_method = True
         case.status = CaseStatus.needs_method
@@ -362,7 +385,7 @@ def _after_failure(case: Case, attempt: Attempt, at: dt.datetime) -> None:
 
 
 def _next_step_day(case: Case) -> int | None:
-    return case.policy.steps.filter(day__gt=case.last_step_day).values_list("day", flat=True).first()
+    return next((day for day, _ in policy_steps(case.policy) if day > case.last_step_day), None)
 
 
 def _reschedule(case: Case) -> None:
