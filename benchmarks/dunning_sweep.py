@@ -144,8 +144,13 @@ def load_cases(sandbox_url: str, count: int, prefix: str) -> dict:
         made["invoices"] += chunk["invoices"]
     wanted_customers, wanted_invoices = set(made["customers"]), set(made["invoices"])
     client = gateway()
-    mirror.apply_page([c for c in client.list_all("/v1/customers") if c["id"] in wanted_customers])
-    mirror.apply_page([i for i in client.list_all("/v1/invoices", status="open") if i["id"] in wanted_invoices])
+    for kind, wanted, params in (
+        ("customers", wanted_customers, {}),
+        ("invoices", wanted_invoices, {"status": "open"}),
+    ):
+        objects = [o for o in client.list_all(f"/v1/{kind}", **params) if o["id"] in wanted]
+        for start in range(0, len(objects), 500):
+            mirror.apply_page(objects[start : start + 500])
     policy = default_policy()
     opened = timezone.now() - dt.timedelta(days=1, minutes=5)
     Case.objects.bulk_create(

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
+from devtools import demo_dunning
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 
 
@@ -30,6 +31,8 @@ class Command(BaseCommand):
         try:
             builder.catalog()
             builder.staff()
+            demo_dunning.policies()
+            builder.hooks.append(demo_dunning.Episodes())
             builder.organisations()
         except StripeGatewayError as error:
             raise CommandError(f"Stripe refused a demo call: {error.message}") from error
