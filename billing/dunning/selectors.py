@@ -4,7 +4,6 @@ queries per page, whatever the rows."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -252,10 +251,3 @@ def recovery_by_policy_counts() -> dict[int, tuple[int, int]]:
 
 def paused_organisations():
     return OrganisationPause.objects.select_related("organisation", "paused_by").order_by("-paused_at")
-
-
-def counts_by(rows) -> dict:
-    out = defaultdict(int)
-    for row in rows:
-        out[row] += 1
-    return out

@@ -346,42 +346,28 @@ def policy_steps(policy) -> list[tuple[int, int | None]]:
     return _steps_cache[key]
 
 
+def _step_email(case: Case, day: int | None) -> EmailTemplate | None:
+    email_id = dict(policy_steps(case.policy)).get(day) if day is not None else None
+    return EmailTemplate.objects.filter(pk=email_id).first() if email_id else None
+
+
 def _after_failure(case: Case, attempt: Attempt, at: dt.datetime) -> None:
-    step_email = None
-    if attempt.step is not None:
-        email_id = dict(policy_steps(case.policy)).get(attempt.step)
-        step_email = type(
-            "Step", (), {"email": EmailTemplate.objects.filter(pk=email_id).first() if email_id else None}
-        )
+    template = _step_email(case, attempt.step)
+    step = attempt.step if attempt.step is not None else -2 - attempt.number  # manual retries: their own key
     if attempt.decline_code in HARD_DECLINES:
         case.needs_new_method = True
         case.status = CaseStatus.needs_method
         case.next_attempt_at = None
         case.save()
         note(case, "needs_method", f"Hard decline ({attempt.decline_code}): waiting for a new payment method.", at=at)
-        template = step_email.email if step_email else case.policy.opening_email
-        email_queue(
-            case,
-            kind=EmailKind.step,
-            step=attempt.step if attempt.step is not None else -2 - attempt.number,
-            template=template,
-            at=at,
-        )
+        email_queue(case, kind=EmailKind.step, step=step, template=template or case.policy.opening_email, at=at)
         return
     following = _next_step_day(case)
     if following is None or case.attempts_made >= case.policy.max_attempts:
         case_exhaust(case, at)
         return
     _reschedule(case)
-    if step_email is not None:
-        email_queue(
-            case,
-            kind=EmailKind.step,
-            step=attempt.step,
-            template=step_email.email,
-            at=at,
-            next_attempt_at=case.next_attempt_at,
-        )
+    email_queue(case, kind=EmailKind.step, step=step, template=template, at=at, next_attempt_at=case.next_attempt_at)
 
 
 def _next_step_day(case: Case) -> int | None:
