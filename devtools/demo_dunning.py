@@ -99,14 +99,15 @@ class Episodes:
             return
         if story.steps or index % 9 == 4:
             return  # stories with changes of their own (and trials) keep them
-        kind, days_ago = self.todo[0]
-        if kind == "bank_debit" and story.organisation.country.code != "US":
+        for position, (kind, days_ago) in enumerate(self.todo):
+            if kind == "bank_debit" and story.organisation.country.code != "US":
+                continue
+            renewal = _renewal(story, builder.end - days_ago * DAY)
+            if renewal is None or renewal - DAY <= story.start + DAY:
+                continue
+            self.todo.pop(position)
+            _plan_episode(builder, story, kind, renewal)
             return
-        renewal = _renewal(story, builder.end - days_ago * DAY)
-        if renewal is None:
-            return
-        self.todo.pop(0)
-        _plan_episode(builder, story, kind, renewal)
 
 
 def _months_after(start: int, months: int) -> int:
@@ -124,7 +125,7 @@ def _renewal(story: Story, target: int) -> int | None:
     best = None
     for k in range(1, 13):
         at = _months_after(story.start, k)
-        if at < target - 16 * DAY or at > story.start + 400 * DAY:
+        if abs(at - target) > 16 * DAY:
             continue
         if best is None or abs(at - target) < abs(best - target):
             best = at
