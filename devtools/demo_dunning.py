@@ -99,7 +99,9 @@ class Episodes:
             return
         if story.steps or index % 9 == 4:
             return  # stories with changes of their own (and trials) keep them
-        for position, (kind, days_ago) in enumerate(self.todo):
+        us = story.organisation.country.code == "US"
+        order = sorted(enumerate(self.todo), key=lambda item: not (us and item[1][0] == "bank_debit"))
+        for position, (kind, days_ago) in order:
             if kind == "bank_debit" and story.organisation.country.code != "US":
                 continue
             renewal = _renewal(story, builder.end - days_ago * DAY)
