@@ -124,7 +124,7 @@ def stop(processes: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
-def load_cases(sandbox_url: str, count: int, prefix: str) -> dict:
+def load_cases(sandbox_url: str, count: int, prefix: str, *, due: bool = True) -> dict:
     """Past-due invoices in the sandbox (quietly, in bulk), mirrored, each with a dunning case due now."""
     from django.utils import timezone
 
@@ -152,7 +152,8 @@ def load_cases(sandbox_url: str, count: int, prefix: str) -> dict:
         for start in range(0, len(objects), 500):
             mirror.apply_page(objects[start : start + 500])
     policy = default_policy()
-    opened = timezone.now() - dt.timedelta(days=1, minutes=5)
+    # The baseline's cases wait (due in a year) until its own sweep: ours must not sweep them.
+    opened = timezone.now() - dt.timedelta(days=1, minutes=5) + (dt.timedelta(0) if due else dt.timedelta(days=365))
     Case.objects.bulk_create(
         [
             Case(
@@ -230,7 +231,7 @@ def main() -> None:
         setup_django(env)
         print(f"making {args.invoices:,} past-due invoices twice (ours, then the baseline)…", file=sys.stderr)
         ours_set = load_cases(sandbox_url, args.invoices, "ours")
-        base_set = load_cases(sandbox_url, args.invoices, "base")
+        base_set = load_cases(sandbox_url, args.invoices, "base", due=False)
         control(sandbox_url, "/_sandbox/faults", {"rate_limit": True})
 
         workers = start_workers(
@@ -246,6 +247,14 @@ def main() -> None:
         unthrottled = {**env, "STRIPE_RATE_LIMIT_PER_SECOND": "100000", "STRIPE_RATE_LIMIT_BURST": "100000"}
         workers = start_workers(
             unthrottled, processes=args.processes, concurrency=args.concurrency, log_dir=log_dir, name="base"
+        )
+        from django.db.models import F
+
+        from billing.dunning.models import Case
+
+        year = dt.timedelta(days=365)
+        Case.objects.filter(invoice_id__in=base_set["invoices"]).update(
+            opened_at=F("opened_at") - year, next_attempt_at=F("next_attempt_at") - year
         )
         before = control(sandbox_url, "/_sandbox/health")["rate_limited"]
         base_made, base_seconds = sweep_and_wait(base_set["invoices"], limit_seconds=args.baseline_seconds)
