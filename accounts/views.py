@@ -51,7 +51,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if staff_role(request.user):
-        return redirect("customers:list")
+        return redirect("reports:dashboard")  # the finance landing page: revenue at a glance
     if membership_of(request.user):
         return redirect("selfserve:overview")
     return render(request, "accounts/no_access.html", status=403)

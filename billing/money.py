@@ -11,6 +11,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 
 # https://docs.stripe.com/currencies#special-cases — Stripe still takes ISK in two-decimal form
@@ -58,12 +59,20 @@ def format_money(amount_minor: int | None, currency: str | None, locale: str = D
     value = to_decimal(amount_minor, currency)
     places = exponent(currency)
     if places == get_currency_precision(code):
-        text = format_currency(value, code, locale=locale)
+        babel_locale, pattern = _standard_pattern(locale)
+        text = pattern.apply(value, babel_locale, currency=code, currency_digits=True)
     else:  # Stripe's representation has more places than CLDR's (ISK): show them all
         pattern = "¤#,##0" + ("." + "0" * places if places else "")
         text = format_currency(value, code, format=pattern, locale=locale, currency_digits=False)
     # Babel writes bare codes without a space ("KWD2.700"); people read "KWD 2.700".
     return _CODE_THEN_DIGIT.sub(r"\1\2 \3", text)
+
+
+@lru_cache(maxsize=64)
+def _standard_pattern(locale: str):
+    """The locale and its currency pattern, parsed once (Babel parses them on every call otherwise)."""
+    babel_locale = Locale.parse(locale)
+    return babel_locale, babel_locale.currency_formats["standard"]
 
 
 _CODE_THEN_DIGIT = re.compile(r"^(-?)([A-Z]{3})(\d)")

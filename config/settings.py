@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "billing.customers",
     "billing.subscriptions",
     "billing.invoices",
+    "billing.payments",
     "billing.selfserve",
     "billing.reports",
     "billing.dunning",
@@ -219,6 +220,7 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.prune_events": {"queue": "reports"},
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
     "billing.invoices.tasks.*": {"queue": "stripe"},
+    "billing.reports.tasks.*": {"queue": "reports"},
     "billing.dunning.tasks.sweep": {"queue": "default"},
     "billing.dunning.tasks.send_email": {"queue": "default"},
     "billing.dunning.tasks.*": {"queue": "stripe"},
@@ -231,6 +233,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stale-received": {"task": "billing.stripe.tasks.requeue_stale_received", "schedule": 30.0},
     "reconcile-mirror": {"task": "billing.stripe.tasks.reconcile_mirror", "schedule": 6 * 3600.0},
     "prune-events": {"task": "billing.stripe.tasks.prune_events", "schedule": 3600.0},
+    "check-ledger": {"task": "billing.reports.tasks.check_ledger", "schedule": 6 * 3600.0},
     "dunning-sweep": {
         "task": "billing.dunning.tasks.sweep",
         "schedule": float(env.integer("DUNNING_SWEEP_SECONDS", 60, minimum=1)),
@@ -308,6 +311,7 @@ LOGGING = {
         "stripe": {"level": "WARNING", "propagate": True},
         "django.server": {"level": env.string("REQUEST_LOG_LEVEL", "WARNING"), "propagate": True},
         "kombu.connection": {"level": "ERROR", "propagate": True},
+        "axes": {"level": "WARNING", "propagate": True},  # a line per login otherwise; lockouts still show
     },
 }
 
@@ -316,6 +320,9 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.SecretsHiddenFilter"
 
 FORMS_URLFIELD_ASSUME_HTTPS = True
 SESSION_COOKIE_HTTPONLY = True
+# Signed out after this long without a request (every request renews it).
+SESSION_COOKIE_AGE = env.integer("PORTAL_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

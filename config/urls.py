@@ -23,6 +23,11 @@ urlpatterns = [
     path("revenue/", include("billing.reports.urls")),
     path("currencies/", include("billing.currencies.urls")),
     path("customers/", include("billing.customers.urls")),
+    path("invoices/", include("billing.invoices.urls")),
+    path("subscriptions/", include("billing.subscriptions.urls")),
+    path("payments/", include("billing.payments.urls")),
+    path("plans/", include("billing.catalog.urls")),
+    path("audit/", include("billing.reports.audit_urls")),
     path("dunning/", include("billing.dunning.urls")),
     path("events/", include("billing.stripe.urls")),
     path("billing/", include("billing.selfserve.urls")),
@@ -32,6 +37,7 @@ urlpatterns = [
 if settings.PORTAL_BENCH_VIEWS:
     # The yardstick for benchmarks/intake.py: the same server and middleware, no work at all.
     urlpatterns.append(path("bench/bare/", stripe_views.bare, name="bench-bare"))
+    urlpatterns.append(path("bench/bare-page/", stripe_views.bare_page, name="bench-bare-page"))
 
 admin.site.site_header = "Billing portal admin"
 admin.site.site_title = "Billing portal admin"

@@ -135,7 +135,7 @@ def sandbox_faults(sandbox):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_caches(settings):
+def _isolated_caches(settings, monkeypatch):
     from billing.stripe import gateway as gateway_module
     from billing.stripe import intake
 
@@ -146,6 +146,8 @@ def _isolated_caches(settings):
     intake.forget_webhook_secrets()
     gateway_module.reset_gateway()
     known_rows.forget()  # rows a committed test left in this process's memory are gone with its database
+    # Query counts must not depend on whether a cached figure expired between two requests.
+    monkeypatch.setattr("billing.stripe.context_processors.CACHE_SECONDS", 0)
     yield
     intake.forget_webhook_secrets()
     gateway_module.reset_gateway()

@@ -5,8 +5,10 @@ mirror and audited."""
 from __future__ import annotations
 
 from django.db import transaction
+from djstripe.models import Price
 
 from accounts.audit import audit
+from billing.catalog.models import SelfServeOffer
 from billing.stripe import mirror
 from billing.stripe.gateway import gateway
 from billing.stripe.idempotency import key_for
@@ -68,3 +70,53 @@ def price_create(
             interval=interval,
         )
     return price
+
+
+def price_archive(*, price_id: str, actor=None) -> dict:
+    """Archive a price: existing subscriptions keep it, nobody new can choose it; self-serve stops offering it."""
+    price = gateway().post(
+        f"/v1/prices/{price_id}", {"active": "false"}, idempotency_key=key_for("price.archive", f"price:{price_id}")
+    )
+    with transaction.atomic():
+        mirror.apply_object(price)
+        SelfServeOffer.objects.filter(price_id=price_id).delete()
+        audit(
+            actor, "price.archive", object_type="djstripe.price", object_id=price_id, lookup_key=price.get("lookup_key")
+        )
+    return price
+
+
+@transaction.atomic
+def offer_set(
+    *, price_id: str, offered: bool, position: int | None = None, max_quantity: int | None = None, actor=None
+):
+    """Offer a price to self-serve (in a position, with a seat limit) or stop offering it."""
+    before = SelfServeOffer.objects.filter(price_id=price_id).values("position", "max_quantity").first()
+    if not offered:
+        SelfServeOffer.objects.filter(price_id=price_id).delete()
+        audit(actor, "price.unoffer", object_type="djstripe.price", object_id=price_id, before=before)
+        return None
+    price = Price.objects.filter(id=price_id, livemode__isnull=False).values_list("stripe_data", flat=True).first()
+    if price is None or not price.get("active") or not price.get("recurring"):
+        raise ValueError("Only an active recurring price can be offered to self-serve.")
+    if position is not None and not 0 <= position <= 10_000:
+        raise ValueError("The position is a number from 0 to 10,000.")
+    if max_quantity is not None and max_quantity < 1:
+        raise ValueError("The seat limit is at least 1 (or empty for none).")
+    offer, _ = SelfServeOffer.objects.update_or_create(
+        price_id=price_id,
+        defaults={
+            "position": position if position is not None else (before or {}).get("position", 100),
+            "max_quantity": max_quantity,
+            "created_by": actor,
+        },
+    )
+    audit(
+        actor,
+        "price.offer",
+        object_type="djstripe.price",
+        object_id=price_id,
+        before=before,
+        after={"position": offer.position, "max_quantity": offer.max_quantity},
+    )
+    return offer

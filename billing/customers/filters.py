@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
-from django_countries import countries
 from djstripe.models import Invoice, PaymentMethod, Product, Subscription
 
-from billing.ui.filters import YES_NO, choice, clean_search, search_field
+from billing.ui.filters import YES_NO, choice, clean_search, country_choices, search_field
 
 STATUSES = [(s, s.replace("_", " ").capitalize()) for s in ("active", "trialing", "past_due", "canceled", "unpaid")]
 METHOD_TYPES = [
@@ -28,7 +27,7 @@ def _currencies():
 class CustomerFilter(django_filters.FilterSet):
     q = search_field("Search", "Name, email or cus_… id")
     country = django_filters.ChoiceFilter(
-        label="Country", choices=list(countries), method="filter_country", empty_label="Any"
+        label="Country", choices=country_choices, method="filter_country", empty_label="Any"
     )
     plan = django_filters.ChoiceFilter(label="Plan", method="filter_plan", empty_label="Any")
     status = choice("Subscription", STATUSES, "filter_status")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 
-from accounts.models import Organisation
+from accounts.models import AuditLog, Organisation
 from billing.reports.metrics import subscription_mrr
 from billing.stripe import accessors
 
@@ -67,4 +67,15 @@ def customer_detail(*, customer_id: str) -> dict:
         ],
         "invoices": list(Invoice.mirror.for_customer(customer.id).order_by("-created")[:50]),
         "payment_methods": list(PaymentMethod.mirror.for_customer(customer.id).order_by("-created")),
+        "timeline": customer_timeline(customer),
     }
+
+
+def customer_timeline(customer: Customer, limit: int = 30) -> list[AuditLog]:
+    """What people (and the system) did to this customer: its organisation's audit entries and the
+    entries about its Stripe objects."""
+    organisation = _organisation_of(customer)
+    condition = Q(object_id=customer.id) | Q(data__stripe_customer_id=customer.id)
+    if organisation is not None:
+        condition |= Q(organisation=organisation)
+    return list(AuditLog.objects.filter(condition).order_by("-created_at", "-id")[:limit])

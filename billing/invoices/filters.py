@@ -7,7 +7,6 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import Q
-from django_countries import countries
 
 from billing.ui.filters import (
     YES_NO,
@@ -15,6 +14,7 @@ from billing.ui.filters import (
     amount_range_q,
     choice,
     clean_search,
+    country_choices,
     decimal_or_none,
     search_field,
 )
@@ -61,7 +61,7 @@ class InvoiceFilter(django_filters.FilterSet):
     amount_min = django_filters.NumberFilter(label="Amount from", method="filter_amount", min_value=0)
     amount_max = django_filters.NumberFilter(label="Amount to", method="filter_amount", min_value=0)
     country = django_filters.ChoiceFilter(
-        label="Country", choices=list(countries), method="filter_country", empty_label="Any"
+        label="Country", choices=country_choices, method="filter_country", empty_label="Any"
     )
     segment = choice("Segment", [("enterprise", "Enterprise"), ("self_serve", "Self-serve")], "filter_segment")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -90,7 +91,10 @@ INVOICES = ListSpec(
 
 @finance_required()
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    context = {"bulk_kinds": [(k.value, k.label) for k in services.BULK_KINDS if can(request.user, PERMISSION[k])]}
+    context = {
+        "bulk_kinds": [(k.value, k.label) for k in services.BULK_KINDS if can(request.user, PERMISSION[k])],
+        "request_id": uuid.uuid4(),
+    }
     return list_response(
         request, INVOICES, selectors.invoice_search(), page_template="invoices/list.html", context=context
     )
@@ -116,8 +120,6 @@ def invoice_act(request: HttpRequest, invoice_id: str, kind: str) -> HttpRespons
     if kind not in ActionKind.values:
         raise Http404("No such action")
     if not can(request.user, PERMISSION[kind]):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied("Your finance role does not allow this")
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), id=invoice_id)
     if request.method == "POST":
@@ -193,9 +195,11 @@ def _report(request: HttpRequest, action: InvoiceAction) -> None:
 @finance_required()
 def invoice_bulk(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
-    if kind not in [k.value for k in services.BULK_KINDS] or not can(request.user, PERMISSION[kind]):
-        messages.error(request, "Choose retry or send; your role must allow it.")
+    if kind not in [k.value for k in services.BULK_KINDS]:
+        messages.error(request, "Choose retry or send.")
         return redirect("invoices:list")
+    if not can(request.user, PERMISSION[kind]):
+        raise PermissionDenied("Your finance role does not allow this")
     ids = request.POST.getlist("invoice")[:500]
     invoices = list(Invoice.objects.filter(id__in=ids))
     if not invoices:

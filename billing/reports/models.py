@@ -31,6 +31,13 @@ class SubscriptionMrr(models.Model):
     status = models.CharField(max_length=32, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        indexes = [
+            # The dashboard counts paying and trialing subscriptions from these alone.
+            models.Index(fields=["subscription_id"], name="subscriptionmrr_paying", condition=models.Q(mrr__gt=0)),
+            models.Index(fields=["status"], name="subscriptionmrr_trialing", condition=models.Q(status="trialing")),
+        ]
+
     def __str__(self) -> str:
         return f"{self.subscription_id}: {self.mrr} {self.currency}"
 
@@ -99,3 +106,18 @@ class MonthlyTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ledger} {self.month:%Y-%m} {self.kind}: {self.amount} {self.currency}"
+
+
+class LedgerCheck(models.Model):
+    """What the reconciliation found comparing the MRR ledger with the mirror's subscriptions."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    checked = models.PositiveIntegerField(default=0)
+    differing = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=list, help_text="Up to 200: subscription, ledger MRR, mirror MRR")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Ledger check {self.created_at:%Y-%m-%d %H:%M}: {self.differing} of {self.checked} differ"

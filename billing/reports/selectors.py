@@ -11,7 +11,6 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from billing.currencies.fx import RateBook
@@ -148,17 +147,15 @@ def dashboard(*, months: int = 24, today: dt.date | None = None, book: RateBook 
     ]
     board.failed_count = failed_count
 
-    now = SubscriptionMrr.objects.aggregate(
-        active=Count("pk", filter=Q(mrr__gt=0)),
-        trialing=Count("pk", filter=Q(status="trialing")),
-        customers=Count("customer_id", filter=Q(mrr__gt=0), distinct=True),
-    )
-    board.active_subscriptions = now["active"]
-    board.trialing_subscriptions = now["trialing"]
-    board.paying_customers = now["customers"]
-    for row in SubscriptionMrr.objects.filter(mrr__gt=0).values("currency").annotate(total=Sum("mrr")):
-        board.mrr_now_by_currency[row["currency"]] = row["total"]
-        board.mrr_now_converted[row["currency"]] = book.convert(row["total"], row["currency"], today)
+    # "Now" is where the ledger's running sums end: MRR per currency and paying customers need no
+    # scan of the subscriptions; two partial indexes count subscriptions (migration 0005).
+    board.active_subscriptions = SubscriptionMrr.objects.filter(mrr__gt=0).count()
+    board.trialing_subscriptions = SubscriptionMrr.objects.filter(status="trialing").count()
+    board.paying_customers = board.customers[-1] if board.customers else customers_base
+    for currency, total in sorted(running.items()):
+        if total:
+            board.mrr_now_by_currency[currency] = total
+            board.mrr_now_converted[currency] = book.convert(total, currency, today)
     board.mrr_now = sum(v for v in board.mrr_now_converted.values() if v is not None)
     board.missing_rates |= book.missing(board.mrr_now_by_currency)
     return board

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from accounts.access import finance_required
 from billing.money import format_money
 from billing.reports import metrics, selectors
+from billing.reports.models import LedgerCheck
 from billing.ui.charts import chart
 
 
@@ -21,6 +22,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     movements = selectors.MOVEMENT_ORDER
     context = {
         "board": board,
+        "ledger_check": LedgerCheck.objects.first(),
         "definitions": metrics.DEFINITIONS,
         "last": -1,
         "mrr_chart": chart(

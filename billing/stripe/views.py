@@ -4,7 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -39,3 +39,10 @@ def bare(request: HttpRequest) -> JsonResponse:
     """Benchmarks only (PORTAL_BENCH_VIEWS=1): reads the body, answers like the intake, does nothing."""
     request.body  # noqa: B018
     return JsonResponse({"received": True, "duplicate": False})
+
+
+def bare_page(request: HttpRequest) -> HttpResponse:
+    """Benchmarks only: a page through the same middleware (session, login) that does nothing."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=302)
+    return HttpResponse("<!doctype html><title>bare</title><p>bare</p>")

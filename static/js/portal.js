@@ -60,6 +60,12 @@
     if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  // On a phone an unused filter panel folds away, so the list comes first.
+  function foldFilters() {
+    if (window.innerWidth > 640) return;
+    document.querySelectorAll("details.filter-panel[data-collapse-on-phone=yes]").forEach(function (d) { d.open = false; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); foldFilters(); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();

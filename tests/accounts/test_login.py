@@ -17,9 +17,9 @@ def test_login_page_shows_demo_logins_only_on_the_sandbox(client, settings, tmp_
     assert b"finance-admin" not in client.get(reverse("login")).content
 
 
-def test_finance_user_lands_on_customers_and_customer_on_billing(client, people):
+def test_finance_user_lands_on_revenue_and_customer_on_billing(client, people):
     client.post(reverse("login"), {"username": "finance-analyst", "password": "pw-for-tests-1"})
-    assert client.get(reverse("home")).url == reverse("customers:list")
+    assert client.get(reverse("home")).url == reverse("reports:dashboard")
     client.logout()
     client.post(reverse("login"), {"username": "owner", "password": "pw-for-tests-1"})
     assert client.get(reverse("home")).url == reverse("selfserve:overview")

@@ -46,7 +46,9 @@ def test_finance_finds_a_customer_as_they_type(browser, live_server, people):
     mirror_customer("cus_globex")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log_in(page, live_server.url, "finance-analyst")
-    assert page.url.endswith("/customers/")
+    assert page.url.endswith("/revenue/")  # the finance landing page
+    page.click("nav >> text=Customers")
+    page.wait_for_load_state()
     assert page.locator("tbody tr").count() == 2
     page.fill("input[name=q]", "globex")
     page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 1")

@@ -42,3 +42,9 @@ def page_url(context, number) -> str:
     state = dict(context.get("state", {}))
     state["page"] = number
     return "?" + urlencode(state)
+
+
+@register.filter
+def get_item(mapping, key):
+    """`{{ offers|get_item:price.id }}`: a dict lookup by a variable key."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import Organisation
 from billing.stripe.models import EventStatus, StripeEvent
 from billing.stripe.services import webhook_endpoint_register
 
@@ -184,9 +185,12 @@ class Command(BaseCommand):
         _wait_for(f"{base_url}/health/", 60, web)
         if settings.STRIPE_USES_SANDBOX:
             webhook_endpoint_register(url=f"{base_url}/stripe/webhook/")
-            if seed:
-                call_command("seed_demo", if_empty=True, organisations=organisations, stdout=self.stdout)
+            seeded = seed and not Organisation.objects.exists()
+            if seeded:
+                call_command("seed_demo", organisations=organisations, stdout=self.stdout)
             self.wait_until_caught_up(settings.STRIPE_API_BASE)
+            if seeded:
+                call_command("demo_finish", stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"\nBilling portal: {base_url}/"))
         logins_file = var / "demo_logins.json"
         if settings.STRIPE_USES_SANDBOX and logins_file.exists():

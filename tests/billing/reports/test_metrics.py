@@ -213,3 +213,14 @@ def test_a_repeated_event_records_nothing_new(account):
     before = MrrMovement.objects.count()
     deliver(subscription("sub_a", "cus_a", PRO_USD, 15), "customer.subscription.updated", T0 + 41 * DAY)
     assert MrrMovement.objects.count() == before
+
+
+def test_the_ledger_check_finds_a_subscription_the_ledger_got_wrong(account):
+    from billing.reports.checks import ledger_check
+
+    assert ledger_check().differing == 0
+    SubscriptionMrr.objects.filter(subscription_id="sub_a").update(mrr=1)
+    check = ledger_check()
+    assert check.differing == 1 and check.details == [{"subscription": "sub_a", "ledger": 1, "mirror": 13_125}]
+    ledger_check(repair=True)
+    assert ledger_check().differing == 0

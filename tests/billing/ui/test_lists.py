@@ -96,3 +96,39 @@ def test_spreadsheet_formulas_are_neutralised():
     assert safe_cell("-12.50") == "-12.50"
     assert safe_cell("@evil") == "'@evil"
     assert safe_cell(None) == ""
+
+
+def test_times_are_shown_in_the_viewers_zone(client, people):
+    login(client, people.analyst)
+    client.cookies["tz"] = "Asia/Tokyo"
+    assert "times in Asia/Tokyo" in body(client.get(reverse("customers:list")))
+    client.cookies["tz"] = "Mars/Olympus"  # not a zone: UTC
+    assert "times in UTC" in body(client.get(reverse("customers:list")))
+
+
+def test_customer_filters_by_plan_method_and_past_due(client, three):
+    from billing.stripe import mirror
+    from tests import stripe_payloads as sp
+
+    card = {
+        "id": "pm_sepa",
+        "object": "payment_method",
+        "type": "sepa_debit",
+        "customer": "cus_globex",
+        "created": 1,
+        "livemode": False,
+        "sepa_debit": {"last4": "3000"},
+        "billing_details": {},
+        "metadata": {},
+    }
+    mirror.apply_event(sp.event(card, "payment_method.attached", created=1_800_000_000))
+    late = sp.subscription("sub_late", customer_id="cus_initech", status="past_due")
+    mirror.apply_event(sp.event(late, "customer.subscription.updated", created=1_800_000_000))
+    mirror.apply_event(sp.event(sp.product("prod_pro"), "product.created", created=1_800_000_000))
+    login(client, three.analyst)
+    page = body(client.get(reverse("customers:list"), {"method": "sepa_debit"}))
+    assert "cus_globex" in page and "cus_acme<" not in page
+    page = body(client.get(reverse("customers:list"), {"past_due": "yes"}))
+    assert "cus_initech" in page and "cus_globex<" not in page
+    page = body(client.get(reverse("customers:list"), {"plan": "prod_pro"}))
+    assert "cus_acme" in page
