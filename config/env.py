@@ -128,19 +128,33 @@ def local_secret_key(path: Path) -> str:
         return key
 
 
-EMAIL_SCHEMES = {"console", "smtp", "smtp+tls", "smtp+ssl"}
+EMAIL_SCHEMES = {"console", "smtp", "smtp+tls", "smtp+ssl", "file"}
 
 
 def email(name: str) -> dict:
     """Django's EMAIL_* settings from one URL: unset or `console://`, the console (mail printed);
     `smtp://user:password@host:port` (plain, e.g. a local relay), `smtp+tls://…` (STARTTLS),
-    `smtp+ssl://…` (implicit TLS). User and password are percent-encoded."""
+    `smtp+ssl://…` (implicit TLS); `file:///path/to/dir` (each message a file there). User and
+    password are percent-encoded."""
     value = os.environ.get(name, "").strip()
     parsed = urlparse(url(name, schemes=EMAIL_SCHEMES) if value not in ("", "console://") else "console:")
     try:
         port = parsed.port
     except ValueError:
         raise ConfigError(f"{name} is malformed: the port is not a number") from None
+    if parsed.scheme == "file":
+        if not parsed.path:
+            raise ConfigError(f"{name} is malformed: expected file:///a/directory")
+        return {
+            "backend": "django.core.mail.backends.filebased.EmailBackend",
+            "file_path": parsed.path,
+            "host": "localhost",
+            "port": 25,
+            "user": "",
+            "password": "",
+            "use_tls": False,
+            "use_ssl": False,
+        }
     if parsed.scheme != "console" and not parsed.hostname:
         raise ConfigError(f"{name} is malformed: expected smtp://user:password@host:port")
     return {

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "billing.selfserve",
     "billing.reports",
     "billing.risk",
+    "billing.dunning",
     "taxes",
     "devtools",
 ]
@@ -128,6 +129,7 @@ if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
             "djmoney",
             "taxes",
             "billing_risk",
+            "billing_dunning",
         )
     }
 
@@ -155,6 +157,8 @@ _email = env.email("EMAIL_URL")
 EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT = _email["backend"], _email["host"], _email["port"]
 EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["user"], _email["password"]
 EMAIL_USE_TLS, EMAIL_USE_SSL = _email["use_tls"], _email["use_ssl"]
+if "file_path" in _email:
+    EMAIL_FILE_PATH = _email["file_path"]
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Billing portal <billing-portal@localhost>")
 
@@ -222,6 +226,9 @@ CELERY_TASK_ROUTES = {
     "billing.risk.tasks.execute_decision": {"queue": "stripe"},
     "billing.risk.tasks.apply_warning_policy": {"queue": "stripe"},
     "billing.risk.tasks.sync_block_lists": {"queue": "stripe"},
+    "billing.dunning.tasks.sweep": {"queue": "default"},
+    "billing.dunning.tasks.send_email": {"queue": "default"},
+    "billing.dunning.tasks.*": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -234,9 +241,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "check-ledger": {"task": "billing.reports.tasks.check_ledger", "schedule": 6 * 3600.0},
     "dispute-reminders": {"task": "billing.risk.tasks.send_dispute_reminders", "schedule": 3600.0},
     "block-list-sync": {"task": "billing.risk.tasks.sync_block_lists", "schedule": 300.0},
+    "dunning-sweep": {
+        "task": "billing.dunning.tasks.sweep",
+        "schedule": float(env.integer("DUNNING_SWEEP_SECONDS", 60, minimum=1)),
+    },
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
+
+# --- Dunning ------------------------------------------------------------------------------
+# An attempt claimed by a worker that then died is handed back after this long (its next call
+# carries the same idempotency key, so Stripe replays instead of charging again).
+DUNNING_ATTEMPT_LEASE_SECONDS = env.integer("DUNNING_ATTEMPT_LEASE_SECONDS", 120, minimum=1)
 
 # --- Reports -------------------------------------------------------------------------------
 PORTAL_REPORTING_CURRENCY = env.string("PORTAL_REPORTING_CURRENCY", "usd").lower()
@@ -272,6 +288,8 @@ STRIPE_JS_URL = f"{STRIPE_API_BASE}/v3/stripe.js" if STRIPE_USES_SANDBOX else "h
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
 # Stripe allows 25 requests/s per endpoint in test mode; we stay at 80% of it by default.
 STRIPE_RATE_LIMIT_PER_SECOND = env.integer("STRIPE_RATE_LIMIT_PER_SECOND", 20, minimum=1)
+# Tokens the shared bucket may hold: any one-second window then sees at most rate + burst requests.
+STRIPE_RATE_LIMIT_BURST = env.integer("STRIPE_RATE_LIMIT_BURST", 1, minimum=1)
 STRIPE_MAX_RETRIES = env.integer("STRIPE_MAX_RETRIES", 4, minimum=0)
 STRIPE_TIMEOUT_SECONDS = env.integer("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
 # Where Stripe (or the sandbox) posts events; registered through the webhook endpoints API.

@@ -28,6 +28,7 @@ urlpatterns = [
     path("payments/", include("billing.payments.urls")),
     path("plans/", include("billing.catalog.urls")),
     path("audit/", include("billing.reports.audit_urls")),
+    path("dunning/", include("billing.dunning.urls")),
     path("events/", include("billing.stripe.urls")),
     path("billing/", include("billing.selfserve.urls")),
     path("risk/", include("billing.risk.urls")),

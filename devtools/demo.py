@@ -77,6 +77,8 @@ class DemoBuilder:
         self.client = gateway()
         self.end = today_midnight()
         self.prices: dict[tuple[str, str, str], str] = {}
+        # Other capabilities add steps to stories: hook(builder, index, story), after plan_year.
+        self.hooks: list[Callable[[DemoBuilder, int, Story], None]] = []
 
     # --- catalog --------------------------------------------------------------------------
     def catalog(self) -> None:
@@ -123,6 +125,8 @@ class DemoBuilder:
             if story is None:
                 continue
             self.plan_year(index, story)
+            for hook in self.hooks:
+                hook(self, index, story)
             self.live(story)
             self.out(
                 f"  {story.organisation.name} ({story.organisation.country.code}, {story.plan}, {story.seats} seats, "

@@ -20,6 +20,8 @@ from aiohttp import ClientSession, ClientTimeout, web
 from . import resources  # noqa: F401  (registers every resource's routes)
 from .control import add_control_routes
 from .core import SandboxError, State, copy_of, make, new_id
+from .engine.collection import settle_charge
+from .engine.debits import pending_settlements
 from .routing import ROUTES, Api, list_page, public
 from .wire import authenticate, error_response, expand, parse_params
 
@@ -41,6 +43,7 @@ class Sandbox:
         self.session: ClientSession | None = None
         self.request_ctx: dict = {"id": None, "idempotency_key": None}
         self.hits: dict[str, deque] = {}
+        self.rate_limited_total = 0  # requests answered 429, for /_sandbox/health (benchmarks count them)
 
     # --- events -------------------------------------------------------------------------------
     def emit(self, event_type: str, obj: dict, previous: dict | None = None) -> None:
@@ -122,6 +125,7 @@ class Sandbox:
             while window and now - window[0] > 1.0:
                 window.popleft()
             if len(window) >= limit:
+                self.rate_limited_total += 1
                 return True
         for key in (f"{method} {_ID.sub('/{id}', path)}", "*"):
             self.hits[key].append(now)
@@ -298,7 +302,19 @@ async def serve(state: State, host: str, port: int, *, retry_base: float, max_at
                 with state.lock:
                     state.save()
 
+    async def settle():
+        """Bank debits of customers without a test clock settle in real time (days later)."""
+        while True:
+            await asyncio.sleep(5)
+            with state.lock:
+                for charge in pending_settlements(state, None, None):
+                    if charge["_settle_at"] <= state.now(charge.get("customer")) and not state.objects.get(
+                        (state.objects.get(charge.get("customer") or "") or {}).get("test_clock") or ""
+                    ):
+                        settle_charge(sandbox.api, charge)
+
     tasks.append(asyncio.create_task(flush()))
+    tasks.append(asyncio.create_task(settle()))
     print(f"stripe_sandbox listening on http://{host}:{port}", flush=True)
     try:
         await asyncio.Event().wait()

@@ -1,6 +1,7 @@
 """The sandbox's own routes beside Stripe's: health, reset, faults, disputes/reviews/early fraud
-warnings on demand and a dispute's resolution (won or lost), the hosted invoice page and PDF (behind
-each invoice's secret token), and the Stripe.js stand-in."""
+warnings on demand and a dispute's resolution (won or lost), bulk fixtures (many past-due invoices
+at once, for load tests), the hosted invoice page and PDF (behind each invoice's secret token), and
+the Stripe.js stand-in."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from .core import SandboxError, copy_of
 from .engine.invoicing import DOCUMENT_TOKEN
 from .engine.risk import open_dispute, open_early_fraud_warning, open_review, resolve_dispute
+from .fixtures import past_due_invoices
 from .routing import public
 from .wire import error_response
 
@@ -31,6 +33,8 @@ def add_control_routes(app: web.Application, sandbox) -> None:
                 "events": len(state.order.get("event", [])),
                 # Webhook deliveries still to make (including retries waiting for their time).
                 "deliveries_pending": sandbox.undelivered,
+                # Requests answered 429 by the rate limit fault since the last reset.
+                "rate_limited": sandbox.rate_limited_total,
             }
         )
 
@@ -40,6 +44,7 @@ def add_control_routes(app: web.Application, sandbox) -> None:
         with state.lock:
             state.reset()
             localstripe_store.clear()
+            sandbox.rate_limited_total = 0
         return web.json_response({"reset": True})
 
     async def faults(request):
@@ -111,6 +116,15 @@ def add_control_routes(app: web.Application, sandbox) -> None:
         "dispute", lambda dispute, body: resolve_dispute(sandbox.api, dispute, body.get("outcome") or "")
     )
 
+    async def fixtures(request):
+        body = await read_json(request)
+        with state.lock:
+            try:
+                result = past_due_invoices(sandbox.api, body)
+            except SandboxError as error:
+                return error_response(error, "req_control")
+        return web.json_response(result)
+
     def invoice_for(request) -> dict:
         """The invoice of a hosted page or PDF URL: its id and its secret token must both match, else 404."""
         invoice = state.objects.get(request.match_info["id"])
@@ -159,6 +173,7 @@ def add_control_routes(app: web.Application, sandbox) -> None:
     app.router.add_post("/_sandbox/charges/{id}/review", review)
     app.router.add_post("/_sandbox/charges/{id}/early_fraud_warning", early_fraud_warning)
     app.router.add_post("/_sandbox/disputes/{id}/resolve", resolve)
+    app.router.add_post("/_sandbox/fixtures/past_due_invoices", fixtures)
     app.router.add_get("/_sandbox/invoices/{id}/{token}", invoice_page)  # engine.invoicing.document_path
     app.router.add_get("/_sandbox/invoices/{id}/{token}/pdf", invoice_pdf)
     app.router.add_get("/v3/stripe.js", stripe_js)

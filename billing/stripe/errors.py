@@ -16,6 +16,8 @@ class StripeGatewayError(Exception):
         param: str | None = None,
         decline_code: str | None = None,
         request_id: str | None = None,
+        payment_intent_id: str | None = None,
+        charge_id: str | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -25,6 +27,9 @@ class StripeGatewayError(Exception):
         self.param = param
         self.decline_code = decline_code
         self.request_id = request_id
+        # A declined payment names the PaymentIntent and Charge it made (Stripe's error body does).
+        self.payment_intent_id = payment_intent_id
+        self.charge_id = charge_id
 
     def as_json(self) -> dict:
         return {

@@ -137,6 +137,10 @@ class StripeGateway:
             "param": body.get("param"),
             "decline_code": body.get("decline_code"),
             "request_id": error.request_id,
+            "payment_intent_id": (body.get("payment_intent") or {}).get("id")
+            if isinstance(body.get("payment_intent"), dict)
+            else body.get("payment_intent"),
+            "charge_id": body.get("charge") if isinstance(body.get("charge"), str) else None,
         }
         message = body.get("message") or error.user_message or "Stripe could not complete the request"
         if unavailable:
@@ -152,10 +156,12 @@ class StripeGateway:
 
 @lru_cache(maxsize=1)
 def _default_limiter() -> RateLimiter:
-    rate = settings.STRIPE_RATE_LIMIT_PER_SECOND
+    # A burst as large as the rate would let a sliding one-second window (Stripe's) see up to twice
+    # the rate: the bucket holds STRIPE_RATE_LIMIT_BURST tokens (1: requests evenly spaced).
+    rate, burst = settings.STRIPE_RATE_LIMIT_PER_SECOND, settings.STRIPE_RATE_LIMIT_BURST
     if settings.REDIS_URL:
-        return RedisRateLimiter(settings.REDIS_URL, rate=rate)
-    return LocalRateLimiter(rate=rate)
+        return RedisRateLimiter(settings.REDIS_URL, rate=rate, capacity=burst)
+    return LocalRateLimiter(rate=rate, capacity=burst)
 
 
 _gateway: StripeGateway | None = None

@@ -1,11 +1,14 @@
 """Collecting invoices: charging the right payment method, marking paid, recording failures,
-retries on the 3/5/7-day schedule, and the subscription status that follows from them."""
+retries on the 3/5/7-day schedule (only while the invoice's `auto_advance` is on, as Stripe's
+automatic collection), bank debits that settle days later, and the subscription status that
+follows from them."""
 
 from __future__ import annotations
 
 from ..core import SandboxError, copy_of, make, new_id
 from ..routing import Api, public
-from .payments import card_error, create_charge, resolve_payment_method
+from .debits import SETTLE_INVOICE, create_payment, settle_bank_debit
+from .payments import card_error, resolve_payment_method
 
 RETRY_DAYS = [3, 5, 7]  # Smart Retries, simplified: three more attempts after the first
 
@@ -55,7 +58,7 @@ def attempt_invoice_payment(
                 code="payment_method_missing",
             )
         return False
-    intent, charge, behaviour = create_charge(
+    intent, charge, behaviour = create_payment(
         api,
         amount=invoice["amount_remaining"],
         currency=invoice["currency"],
@@ -82,6 +85,9 @@ def attempt_invoice_payment(
     if charge["paid"]:
         mark_paid(api, invoice, now, pm)
         return True
+    if behaviour == "processing":
+        invoice["next_payment_attempt"] = None  # nothing is retried while a debit is on its way
+        return False
     payment_failed(api, invoice, now)
     if raise_on_decline:
         raise card_error(behaviour, charge=charge["id"], payment_intent=public(copy_of(intent)))
@@ -104,12 +110,8 @@ def mark_paid(api: Api, invoice: dict, now: int, pm: dict | None) -> None:
 
 
 def payment_failed(api: Api, invoice: dict, now: int) -> None:
-    attempts = invoice["attempt_count"]
-    automatic = invoice["collection_method"] == "charge_automatically"
-    invoice["next_payment_attempt"] = (
-        now + RETRY_DAYS[attempts - 1] * 86400 if automatic and attempts <= len(RETRY_DAYS) else None
-    )
-    api.emit("invoice.payment_failed", invoice, {"attempt_count": attempts - 1})
+    invoice["next_payment_attempt"] = next_retry(invoice, now)
+    api.emit("invoice.payment_failed", invoice, {"attempt_count": invoice["attempt_count"] - 1})
     sub = api.state.objects.get(invoice_subscription(invoice) or "")
     if sub:
         if invoice["billing_reason"] == "subscription_create" and sub["status"] == "incomplete":
@@ -118,21 +120,41 @@ def payment_failed(api: Api, invoice: dict, now: int) -> None:
             set_status(api, sub, "past_due")
 
 
+def next_retry(invoice: dict, now: int) -> int | None:
+    """When Stripe retries a failed invoice: on the 3/5/7-day schedule, only while `auto_advance` is on
+    (turning it off is how an integration that runs its own dunning stops Stripe's retries)."""
+    attempts = invoice["attempt_count"]
+    automatic = invoice["collection_method"] == "charge_automatically" and invoice.get("auto_advance", True)
+    if not automatic or not 1 <= attempts <= len(RETRY_DAYS):
+        return None
+    return now + RETRY_DAYS[attempts - 1] * 86400
+
+
+def settle_charge(api: Api, charge: dict) -> None:
+    """A pending bank debit settles: the charge and its PaymentIntent succeed or fail, and the
+    invoice it pays is paid, or fails as a declined card would (`invoice.payment_failed`, a retry
+    while `auto_advance` is on, a `past_due` subscription)."""
+    invoice = api.state.objects.get(charge.get(SETTLE_INVOICE) or "")
+    paid = settle_bank_debit(api, charge)
+    if invoice is None or invoice["object"] != "invoice":
+        return
+    now = api.state.now(invoice["customer"])
+    payment = next(
+        (p for p in invoice["payments"]["data"] if p["payment"].get("payment_intent") == charge["payment_intent"]),
+        None,
+    )
+    if paid:
+        if payment is not None:
+            payment.update(status="paid", amount_paid=charge["amount"])
+            payment["status_transitions"]["paid_at"] = now
+        if invoice["status"] == "open":
+            mark_paid(api, invoice, now, None)
+        return
+    if invoice["status"] == "open":
+        payment_failed(api, invoice, now)
+
+
 def set_status(api: Api, sub: dict, status: str) -> None:
     previous = {"status": sub["status"]}
     sub["status"] = status
     api.emit("customer.subscription.updated", sub, previous)
-
-
-def retry_invoices(api: Api, customer_id: str, to: int) -> None:
-    for invoice in api.state.all("invoice"):
-        if (
-            invoice["customer"] == customer_id
-            and invoice["status"] == "open"
-            and invoice["next_payment_attempt"]
-            and invoice["next_payment_attempt"] <= to
-        ):
-            clock = api.state.objects.get(api.state.objects[customer_id].get("test_clock") or "")
-            if clock:
-                clock["frozen_time"] = invoice["next_payment_attempt"]
-            attempt_invoice_payment(api, invoice)

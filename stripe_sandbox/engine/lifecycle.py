@@ -1,11 +1,13 @@
 """A subscription's life: its items and their changes (prorations), invoicing a period now, trials
-ending, renewals and cancellation at period end as a test clock advances, cancelling now."""
+ending, renewals and cancellation at period end as a test clock advances, cancelling now; and a
+test clock's advance itself: renewals, invoice retries and bank debit settlements in time order."""
 
 from __future__ import annotations
 
 from ..core import SandboxError, copy_of, make, new_id
 from ..routing import Api, as_bool, as_int, need
-from .collection import attempt_invoice_payment
+from .collection import attempt_invoice_payment, settle_charge
+from .debits import SETTLE_AT, pending_settlements
 from .invoicing import finalize_invoice, new_invoice, period_lines
 from .periods import current_period, day_label, period_end
 
@@ -215,3 +217,50 @@ def advance_subscription(api: Api, sub: dict, to: int) -> None:
         if clock:
             clock["frozen_time"] = end  # the renewal happens at the period boundary
         invoice_subscription_now(api, sub, "subscription_cycle", end, new_end, usage_from=start)
+
+
+def next_moment(sub: dict) -> int | None:
+    """When the subscription next needs the clock: a trial warning or end, or its period's end."""
+    if sub["status"] in ("canceled", "incomplete_expired", "incomplete"):
+        return None
+    if sub["status"] == "trialing":
+        return sub["trial_end"] if sub.get("_trial_warned") else sub["trial_end"] - 3 * 86400
+    return current_period(sub)[1]
+
+
+def advance_clock(api: Api, clock: dict, to: int) -> None:
+    """Move a test clock to `to`, doing what falls due on the way in time order: subscription trials
+    and renewals, retries of failed invoices (Stripe's automatic collection, while `auto_advance` is
+    on), and bank debits settling. The clock stands at each moment while it is handled."""
+    customers = {
+        c["id"] for c in api.state.all("customer") if c.get("test_clock") == clock["id"] and not c.get("deleted")
+    }
+    for _ in range(100_000):
+        moments: list[tuple[int, int, str]] = []
+        for sub in api.state.all("subscription"):
+            if sub["customer"] in customers:
+                at = next_moment(sub)
+                if at is not None and at <= to:
+                    moments.append((at, 0, sub["id"]))
+        for invoice in api.state.all("invoice"):
+            if (
+                invoice["customer"] in customers
+                and invoice["status"] == "open"
+                and invoice.get("next_payment_attempt")
+                and invoice["next_payment_attempt"] <= to
+                and invoice.get("auto_advance", True)
+            ):
+                moments.append((invoice["next_payment_attempt"], 1, invoice["id"]))
+        for charge in pending_settlements(api.state, customers, to):
+            moments.append((charge[SETTLE_AT], 2, charge["id"]))
+        if not moments:
+            return
+        at, kind, object_id = min(moments)
+        clock["frozen_time"] = max(clock["frozen_time"], at)
+        obj = api.state.objects[object_id]
+        if kind == 0:
+            advance_subscription(api, obj, at)
+        elif kind == 1:
+            attempt_invoice_payment(api, obj)
+        else:
+            settle_charge(api, obj)

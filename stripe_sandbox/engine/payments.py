@@ -268,7 +268,8 @@ def create_charge(
     now: int,
     invoice: str | None = None,
 ) -> tuple[dict, dict, str]:
-    """Create a PaymentIntent and its Charge. Returns (intent, charge, behaviour)."""
+    """Create a PaymentIntent and its Charge. Returns (intent, charge, behaviour). Bank debits go
+    through engine.debits.create_payment (they settle days later)."""
     behaviour = payment_method_behaviour(pm)
     ok = behaviour in ("ok", "dispute", "elevated_risk")
     pi_id, ch_id = new_id("payment_intent"), new_id("charge")

@@ -35,3 +35,13 @@ def current_period(sub: dict) -> tuple[int, int]:
 
 def day_label(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%d %b %Y")
+
+
+def add_business_days(ts: int, days: int) -> int:
+    """`days` weekdays after `ts` (Saturdays and Sundays do not count), at the same time of day."""
+    when = dt.datetime.fromtimestamp(ts, dt.UTC)
+    while days > 0:
+        when += dt.timedelta(days=1)
+        if when.weekday() < 5:
+            days -= 1
+    return int(when.timestamp())

@@ -4,7 +4,7 @@ invoice items, and `POST /v1/invoices/create_preview` (proration previews)."""
 from __future__ import annotations
 
 from ..core import SandboxError, copy_of
-from ..engine.collection import attempt_invoice_payment, invoice_subscription, mark_paid
+from ..engine.collection import attempt_invoice_payment, invoice_subscription, mark_paid, next_retry
 from ..engine.invoicing import (
     create_invoice_item,
     finalize_invoice,
@@ -75,7 +75,15 @@ def invoice_get(api: Api, params: dict, id: str) -> dict:
 @route("POST", "/v1/invoices/{id}")
 def invoice_update(api: Api, params: dict, id: str) -> dict:
     check(params, {"description", "metadata", "footer", "auto_advance", "default_payment_method", "days_until_due"})
-    return update(api, api.state.get(id, "invoice"), params, "invoice.updated", bools={"auto_advance"})
+    invoice = api.state.get(id, "invoice")
+    if "auto_advance" in params and invoice["status"] == "open":
+        # Automatic collection off: Stripe stops retrying the invoice (no next_payment_attempt); on again,
+        # the retry schedule resumes from its attempts so far.
+        on = as_bool(params["auto_advance"])
+        invoice["next_payment_attempt"] = next_retry(
+            {**invoice, "auto_advance": on}, api.state.now(invoice["customer"])
+        )
+    return update(api, invoice, params, "invoice.updated", bools={"auto_advance"})
 
 
 @route("DELETE", "/v1/invoices/{id}")

@@ -5,9 +5,9 @@ Dispute evidence is in `disputes`, early fraud warnings and value lists in `rada
 from __future__ import annotations
 
 from ..core import SandboxError, copy_of, make, new_id
+from ..engine.debits import create_payment
 from ..engine.payments import (
     card_error,
-    create_charge,
     create_refund,
     payment_method_behaviour,
     resolve_payment_method,
@@ -51,7 +51,7 @@ def payment_intent_create(api: Api, params: dict) -> dict:
         pm = resolve_payment_method(api.state, params["payment_method"], api.state.now(customer))
         if payment_method_behaviour(pm) == "declined":
             raise card_error("declined")
-        intent, charge, behaviour = create_charge(
+        intent, charge, behaviour = create_payment(
             api,
             amount=amount,
             currency=currency,
@@ -61,7 +61,7 @@ def payment_intent_create(api: Api, params: dict) -> dict:
             now=api.state.now(customer),
         )
         intent["metadata"] = params.get("metadata") or {}
-        if not charge["paid"]:
+        if charge["status"] == "failed":
             raise card_error(behaviour, charge=charge["id"], payment_intent=public(copy_of(intent)))
         return intent
     pi_id = new_id("payment_intent")

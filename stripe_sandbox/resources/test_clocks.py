@@ -1,13 +1,12 @@
 """Test clocks: create, retrieve, list, delete, and advance (which moves every subscription of the
-clock's customers forward, and retries their failed invoices)."""
+clock's customers forward, retries their failed invoices and settles their bank debits, in time order)."""
 
 from __future__ import annotations
 
 import time
 
 from ..core import SandboxError, make, new_id
-from ..engine.collection import retry_invoices
-from ..engine.lifecycle import advance_subscription
+from ..engine.lifecycle import advance_clock
 from ..routing import Api, as_int, check, need, route
 
 
@@ -66,12 +65,7 @@ def clock_advance(api: Api, params: dict, id: str) -> dict:
         )
     clock["status"] = "advancing"
     api.emit("test_helpers.test_clock.advancing", clock)
-    customers = [c["id"] for c in api.state.all("customer") if c.get("test_clock") == id and not c.get("deleted")]
-    for customer_id in customers:
-        for sub in api.state.all("subscription"):
-            if sub["customer"] == customer_id:
-                advance_subscription(api, sub, to)
-        retry_invoices(api, customer_id, to)
+    advance_clock(api, clock, to)
     clock.update(frozen_time=to, status="ready")
     api.emit("test_helpers.test_clock.ready", clock)
     return clock

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
+from devtools import demo_dunning
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 from devtools.demo_risk import RiskDemo
 
@@ -31,6 +32,8 @@ class Command(BaseCommand):
         try:
             builder.catalog()
             builder.staff()
+            demo_dunning.policies()
+            builder.hooks.append(demo_dunning.Episodes())
             builder.organisations()
             RiskDemo(out=out).build()
         except StripeGatewayError as error:
