@@ -24,6 +24,9 @@ urlpatterns = [
     path("currencies/", include("billing.currencies.urls")),
     path("customers/", include("billing.customers.urls")),
     path("events/", include("billing.stripe.urls")),
+    path("api/usage/", include("billing.usage.api_urls")),
+    path("usage/", include("billing.usage.urls")),
+    path("billing/usage/", include("billing.usage.customer_urls")),
     path("billing/", include("billing.selfserve.urls")),
     path("admin/", admin.site.urls),
 ]
