@@ -254,13 +254,19 @@ class SeatCredit(models.Model):
     the seat goes back to the organisation as a Stripe customer balance credit."""
 
     period = models.ForeignKey(UsagePeriod, on_delete=models.CASCADE, related_name="seat_credits")
+
+    class Kind(models.TextChoices):
+        credit = "credit", "Credit: went inactive"
+        reactivation = "reactivation", "Charge: active again"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.credit)
     membership = models.ForeignKey(Membership, null=True, on_delete=models.SET_NULL, related_name="+")
     member_email = models.CharField(max_length=254)
     last_active_at = models.DateTimeField()
-    inactive_from = models.DateTimeField()
+    inactive_from = models.DateTimeField(help_text="Start of the time credited (or, for a charge, charged)")
     unused_seconds = models.BigIntegerField()
     period_seconds = models.BigIntegerField()
-    amount = models.BigIntegerField(help_text="Minor units credited (positive)")
+    amount = models.BigIntegerField(help_text="Minor units credited or charged (positive)")
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=300)
     status = models.CharField(max_length=20, choices=ReportStatus.choices, default=ReportStatus.pending)
@@ -271,4 +277,16 @@ class SeatCredit(models.Model):
 
     class Meta:
         ordering = ["-inactive_from"]
-        constraints = [models.UniqueConstraint(fields=["period", "member_email"], name="seatcredit_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "member_email", "kind", "inactive_from"], name="seatcredit_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.member_email} {self.amount} {self.currency}"
+
+    @property
+    def signed_amount(self) -> int:
+        """As it moves the customer's balance: a credit negative, a reactivation charge positive."""
+        return -self.amount if self.kind == self.Kind.credit else self.amount
