@@ -56,7 +56,12 @@ def stream(
                         counter += 1
                         ts = hour + dt.timedelta(seconds=rng.randint(0, 3 * HOUR))
                         if start <= ts < end:
-                            yield {"id": f"{prefix}-{counter}", "meter": meter.key, "member": member, "timestamp": int(ts.timestamp())}
+                            yield {
+                                "id": f"{prefix}-{counter}",
+                                "meter": meter.key,
+                                "member": member,
+                                "timestamp": int(ts.timestamp()),
+                            }
                 continue
             count = int(per_hour * busy * burst * rng.uniform(0.7, 1.3))
             for _ in range(count):
@@ -70,7 +75,12 @@ def stream(
                     value = 500 + counter % 700 + rng.randint(0, 50)
                 else:
                     value = 1
-                event = {"id": f"{prefix}-{counter}", "meter": meter.key, "value": value, "timestamp": int(ts.timestamp())}
+                event = {
+                    "id": f"{prefix}-{counter}",
+                    "meter": meter.key,
+                    "value": value,
+                    "timestamp": int(ts.timestamp()),
+                }
                 if rng.random() < 0.3:
                     event["properties"] = {"feature": rng.choice(["search", "export", "huddle", "workflow", "api"])}
                 yield event

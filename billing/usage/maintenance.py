@@ -17,10 +17,14 @@ def keys_prune(*, now: dt.datetime | None = None, batch: int = 50_000, max_batch
     cutoff = now - dt.timedelta(days=settings.USAGE_LATENESS_DAYS + 1, seconds=settings.USAGE_FUTURE_SECONDS)
     done = 0
     for _ in range(max_batches):
-        old = list(UsageEventKey.objects.filter(received_at__lt=cutoff).values_list("organisation_id", "event_id")[:batch])
+        old = list(
+            UsageEventKey.objects.filter(received_at__lt=cutoff).values_list("organisation_id", "event_id")[:batch]
+        )
         if not old:
             break
         for org_id in {o for o, _ in old}:
-            UsageEventKey.objects.filter(organisation_id=org_id, event_id__in=[e for o, e in old if o == org_id]).delete()
+            UsageEventKey.objects.filter(
+                organisation_id=org_id, event_id__in=[e for o, e in old if o == org_id]
+            ).delete()
         done += len(old)
     return done

@@ -20,6 +20,8 @@ def flush_before_finalising(event, invoice: dict) -> None:
     } - {None}
     if not customer_id or not items:
         return
-    if UsagePeriod.objects.filter(customer_id=customer_id, subscription_item_id__in=items, closed_at__isnull=True).exists():
+    if UsagePeriod.objects.filter(
+        customer_id=customer_id, subscription_item_id__in=items, closed_at__isnull=True
+    ).exists():
         invoice_id = invoice["id"]
         transaction.on_commit(lambda: queue.send("billing.usage.tasks.flush_invoice", customer_id, invoice_id))

@@ -202,3 +202,43 @@ def corrections_send() -> int:
         correction_send(correction)
         done += 1
     return done
+
+
+def metered_subscription_create(
+    *,
+    organisation,
+    meters: list[Meter],
+    currency: str,
+    request_key: str,
+    payment_method_id: str | None = None,
+    actor=None,
+) -> dict:
+    """A monthly subscription billing `meters` in arrears, through their prices in `currency`."""
+    if not organisation.stripe_customer_id:
+        raise UsageError(f"{organisation.name} has no Stripe customer yet")
+    items = []
+    for meter in meters:
+        price = meter.prices.filter(currency=currency.lower()).first()
+        if price is None:
+            raise UsageError(f"{meter.name} has no price in {currency.upper()}")
+        items.append({"price": price.stripe_price_id})
+    params: dict = {
+        "customer": organisation.stripe_customer_id,
+        "items": items,
+        "metadata": {"organisation_id": str(organisation.pk)},
+    }
+    if payment_method_id:
+        params["default_payment_method"] = payment_method_id
+    subscription = gateway().post(
+        "/v1/subscriptions", params, idempotency_key=key_for("usage.subscription", organisation, request_key)
+    )
+    with transaction.atomic():
+        mirror.apply_object(subscription)
+        audit(
+            actor,
+            "usage.subscription.create",
+            organisation,
+            subscription=subscription["id"],
+            meters=[m.key for m in meters],
+        )
+    return subscription

@@ -67,7 +67,10 @@ def test_daily_aggregates_and_period_totals_match_a_reference(meters, people):
         }
         for d in UsageDay.objects.select_related("meter")
     }  # fmt: skip
-    expected = {k: {**{n: v[n] for n in ("total", "events", "maximum", "late")}, "last": v["last"][1]} for k, v in reference.items()}
+    expected = {
+        k: {**{n: v[n] for n in ("total", "events", "maximum", "late")}, "last": v["last"][1]}
+        for k, v in reference.items()
+    }
     assert stored == expected
     assert UsageEvent.objects.count() == len(unique)
     assert UsageEvent.objects.filter(late=True).count() == sum(v["late"] for v in reference.values())
