@@ -72,3 +72,14 @@ def test_late_events_after_the_invoice_are_flagged_and_amended_by_an_invoice_ite
     assert "Late events from the mobile client" in item["description"]
     assert services.late_unbilled(period) == 0
     assert AuditLog.objects.filter(action="usage.correction.create", actor=people.admin).exists()
+
+    from tests.pages import login
+
+    client = __import__("django.test", fromlist=["Client"]).Client()
+    login(client, people.admin)
+    page = client.get(f"/usage/explain/{invoice['id']}/").content.decode()
+    assert "Billed exactly what was reported" in page and "arrived after the invoice" in page
+    assert "390" in page and "portal-usage-" in page
+    login(client, people.owner)
+    page = client.get(f"/billing/usage/explain/{invoice['id']}/").content.decode()
+    assert "Billed exactly what was reported" in page and "portal-usage-" not in page
