@@ -90,6 +90,12 @@ def document() -> dict:
                 "Event": {
                     "type": "object",
                     "required": ["id", "meter"],
+                    "example": {
+                        "id": "evt_01J8Z3",
+                        "meter": "api_calls",
+                        "value": 3,
+                        "properties": {"endpoint": "/v1/messages"},
+                    },
                     "additionalProperties": False,
                     "properties": {
                         "id": {
