@@ -7,6 +7,8 @@ import time
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -24,7 +26,12 @@ schema = schemathesis.openapi.from_wsgi("/api/usage/openapi.json", application)
 @pytest.fixture
 def live_key(meters, acme_key, settings):
     settings.USAGE_RATE_PER_ORG = 10_000_000
-    return acme_key
+    # As Django's test client does: the WSGI app must not close the test's connection after a request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield acme_key
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
