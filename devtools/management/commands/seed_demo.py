@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
+from devtools import demo_usage
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             builder.catalog()
             builder.staff()
             builder.organisations()
+            demo_usage.build(builder)
         except StripeGatewayError as error:
             raise CommandError(f"Stripe refused a demo call: {error.message}") from error
         self.write_logins()
@@ -46,6 +48,7 @@ class Command(BaseCommand):
             {"username": m.user.username, "password": DEMO_PASSWORD, "role": f"Customer owner, {m.organisation.name}"}
             for m in owners
         ]
+        logins += demo_usage.logins()
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         path = settings.VAR_DIR / "demo_logins.json"
         path.write_text(json.dumps(logins, indent=2))

@@ -35,7 +35,7 @@ def live_key(meters, acme_key, settings):
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @pytest.mark.django_db
 def test_the_api_matches_its_schema_and_never_answers_500(case, live_key):
     for headers in ({"Authorization": f"Bearer {live_key}"}, {}):
@@ -66,7 +66,7 @@ _event = st.fixed_dictionaries(
 
 
 @given(events=st.lists(_event, min_size=1, max_size=40))
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 @pytest.mark.django_db
 def test_any_batch_of_known_meters_is_accounted_for_event_by_event(events, live_key, client):
     answer = client.post(
