@@ -178,7 +178,8 @@ def main() -> None:
         for _ in range(6):
             nxt = day + dt.timedelta(days=1)
             cursor.execute(
-                f"CREATE TABLE bench_copy_{day:%Y%m%d} PARTITION OF bench_copy FOR VALUES FROM ('{day} 00:00+00') TO ('{nxt} 00:00+00')"
+                f"CREATE TABLE bench_copy_{day:%Y%m%d} PARTITION OF bench_copy "
+                f"FOR VALUES FROM ('{day} 00:00+00') TO ('{nxt} 00:00+00')"
             )
             day = nxt
     rows = [
@@ -200,7 +201,7 @@ def main() -> None:
 
     sample = rows[: args.orm_rows]
     start = time.perf_counter()
-    for org_id, meter_id, ts, event_id, value, member, props, received, late in sample:
+    for _org_id, meter_id, ts, event_id, value, member, props, received, late in sample:
         UsageEvent(
             organisation=orm_org, meter_id=meter_id, timestamp=ts, event_id=event_id, value=value, member=member,
             properties=json.loads(props), received_at=received, late=late,

@@ -71,7 +71,13 @@ def logins() -> list[dict]:
 
     team = TEAMS[0]
     slug = team.name.lower().replace(" ", "-") + f"-{team.country.lower()}"
-    return [{"username": f"owner@{slug}.example", "password": DEMO_PASSWORD, "role": f"Customer owner, {team.name} (usage-based)"}]
+    return [
+        {
+            "username": f"owner@{slug}.example",
+            "password": DEMO_PASSWORD,
+            "role": f"Customer owner, {team.name} (usage-based)",
+        }
+    ]
 
 
 class UsageDemo:
@@ -132,7 +138,9 @@ class UsageDemo:
                 defaults={"name": team.name, "country": team.country, "billing_email": f"billing@{slug}.example",
                           "created_at": start},
             )  # fmt: skip
-            owner, created = User.objects.get_or_create(username=f"owner@{slug}.example", defaults={"email": f"owner@{slug}.example"})
+            owner, created = User.objects.get_or_create(
+                username=f"owner@{slug}.example", defaults={"email": f"owner@{slug}.example"}
+            )
             if created:
                 owner.set_password(DEMO_PASSWORD)
                 owner.save()

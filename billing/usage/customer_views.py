@@ -69,7 +69,9 @@ def key_create(request: HttpRequest, membership: Membership) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Give the key a name")
         return redirect("usage_customer:usage")
-    key, raw = keys.api_key_create(organisation=membership.organisation, name=form.cleaned_data["name"], actor=request.user)
+    key, raw = keys.api_key_create(
+        organisation=membership.organisation, name=form.cleaned_data["name"], actor=request.user
+    )
     context = _context(membership)
     context.update(new_key=key, new_key_value=raw)
     response = render(request, "usage/customer.html", context)

@@ -68,7 +68,9 @@ def explain_invoice(invoice, *, event_limit: int = 25) -> list[Explained]:
     lines = (data.get("lines") or {}).get("data") or []
     corrections = {
         c.stripe_id: c
-        for c in UsageCorrection.objects.filter(period__customer_id=customer_id).select_related("period__meter", "actor")
+        for c in UsageCorrection.objects.filter(period__customer_id=customer_id).select_related(
+            "period__meter", "actor"
+        )
         if c.stripe_id
     }
     now = timezone.now()

@@ -70,7 +70,8 @@ def credits_compute(period: UsagePeriod, *, now: dt.datetime) -> list[SeatCredit
                     SeatCredit.Kind.credit,
                     period.start,
                     joined,
-                    f"Fair billing: {seat.email} active only from {_day(joined)}; the part of the period before credited",
+                    f"Fair billing: {seat.email} active only from {_day(joined)}; "
+                    "the part of the period before credited",
                 )
             )
         for n, (_, ended) in enumerate(spans):
@@ -81,7 +82,8 @@ def credits_compute(period: UsagePeriod, *, now: dt.datetime) -> list[SeatCredit
                     SeatCredit.Kind.credit,
                     ended,
                     period.end,
-                    f"Fair billing: {seat.email} inactive from {_day(ended)} (no activity for {meter.inactive_after_days} days); the rest of the period credited",
+                    f"Fair billing: {seat.email} inactive from {_day(ended)} (no activity for "
+                    f"{meter.inactive_after_days} days); the rest of the period credited",
                 )
             )
             if n + 1 < len(spans) and spans[n + 1][0] <= now:

@@ -272,7 +272,8 @@ _PG_INSERT = """
 WITH batch AS (
     SELECT i AS event_id, m AS meter_id, t AS ts, v AS value, coalesce(u, '') AS member,
            coalesce(s, 0) AS membership_id, coalesce(p, '{}') AS properties, coalesce(l, false) AS late
-    FROM json_to_recordset(%(batch)s::json) AS r(i varchar, m bigint, t float8, v bigint, u varchar, s bigint, p jsonb, l bool)
+    FROM json_to_recordset(%(batch)s::json)
+        AS r(i varchar, m bigint, t float8, v bigint, u varchar, s bigint, p jsonb, l bool)
 ), fresh AS (
     INSERT INTO billing_usage_usageeventkey (organisation_id, event_id, received_at)
     SELECT %(org)s, event_id, to_timestamp(%(now)s) FROM batch ORDER BY event_id
@@ -296,8 +297,9 @@ WITH batch AS (
         total = billing_usage_usageday.total + EXCLUDED.total,
         events = billing_usage_usageday.events + EXCLUDED.events,
         maximum = GREATEST(billing_usage_usageday.maximum, EXCLUDED.maximum),
-        last_value = CASE WHEN billing_usage_usageday.last_at IS NULL OR EXCLUDED.last_at >= billing_usage_usageday.last_at
-                          THEN EXCLUDED.last_value ELSE billing_usage_usageday.last_value END,
+        last_value = CASE
+            WHEN billing_usage_usageday.last_at IS NULL OR EXCLUDED.last_at >= billing_usage_usageday.last_at
+            THEN EXCLUDED.last_value ELSE billing_usage_usageday.last_value END,
         last_at = GREATEST(billing_usage_usageday.last_at, EXCLUDED.last_at),
         late_events = billing_usage_usageday.late_events + EXCLUDED.late_events
     RETURNING 1

@@ -69,6 +69,9 @@ class MeterPrice(models.Model):
         constraints = [models.UniqueConstraint(fields=["meter", "currency"], name="meterprice_meter_currency")]
         ordering = ["currency"]
 
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.unit_amount} {self.currency}"
+
 
 class ApiKey(models.Model):
     """A per-organisation key for the ingestion API. Shown once; only its SHA-256 is kept (the key
@@ -108,6 +111,9 @@ class UsageEvent(models.Model):
     received_at = models.DateTimeField()
     late = models.BooleanField(default=False, help_text="Arrived after its billing period was invoiced")
 
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.value}"
+
 
 class UsageEventKey(models.Model):
     """(organisation, event id) seen: what makes a replayed event change nothing. Kept for the
@@ -117,6 +123,9 @@ class UsageEventKey(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     event_id = models.CharField(max_length=100)
     received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.event_id
 
 
 class UsageDay(models.Model):
@@ -136,6 +145,9 @@ class UsageDay(models.Model):
         constraints = [models.UniqueConstraint(fields=["organisation", "meter", "day"], name="usageday_unique")]
         indexes = [models.Index(fields=["meter", "day"], name="usageday_meter_day")]
 
+    def __str__(self) -> str:
+        return f"{self.organisation_id}/{self.meter_id} {self.day}"
+
 
 class SeatActivity(models.Model):
     """A member was active on a day (first and last time seen that day): what active seats count."""
@@ -149,6 +161,9 @@ class SeatActivity(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["membership", "day"], name="seatactivity_unique")]
         indexes = [models.Index(fields=["organisation", "day"], name="seatactivity_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} {self.day}"
 
 
 class UsagePeriod(models.Model):
@@ -221,6 +236,9 @@ class MeterReport(models.Model):
         constraints = [models.UniqueConstraint(fields=["period", "sequence"], name="meterreport_sequence")]
         indexes = [models.Index(fields=["status", "created_at"], name="meterreport_status")]
 
+    def __str__(self) -> str:
+        return self.identifier
+
 
 class CorrectionRoute(models.TextChoices):
     meter_event = "meter_event", "Meter event (before invoicing)"
@@ -247,6 +265,9 @@ class UsageCorrection(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity:+} ({self.route})"
 
 
 class SeatCredit(models.Model):

@@ -138,7 +138,7 @@ def document() -> dict:
                         "rejected": {"type": "integer"},
                         "late": {
                             "type": "integer",
-                            "description": "Stored, but their billing period was already invoiced; finance reviews them",
+                            "description": "Stored, but their period was already invoiced; finance reviews them",
                         },
                         "errors": {
                             "type": "array",

@@ -73,7 +73,9 @@ def dashboard(*, now: dt.datetime | None = None) -> dict:
         "organisations": open_periods.values("organisation_id").distinct().count(),
         "pending_reports": MeterReport.objects.filter(status=ReportStatus.pending).count(),
         "failed_reports": MeterReport.objects.filter(status=ReportStatus.failed).count(),
-        "mismatches": UsagePeriod.objects.filter(reconciled_at__isnull=False).exclude(stripe_value=F("our_value")).count(),
+        "mismatches": UsagePeriod.objects.filter(reconciled_at__isnull=False)
+        .exclude(stripe_value=F("our_value"))
+        .count(),
         "credits_month": SeatCredit.objects.filter(created_at__date__gte=month_start).count(),
     }
     return {
@@ -86,7 +88,9 @@ def dashboard(*, now: dt.datetime | None = None) -> dict:
             .exclude(stripe_value=F("our_value"))
             .select_related("organisation", "meter")[:20]
         ),
-        "failed": list(MeterReport.objects.filter(status=ReportStatus.failed).select_related("period__organisation")[:20]),
+        "failed": list(
+            MeterReport.objects.filter(status=ReportStatus.failed).select_related("period__organisation")[:20]
+        ),
         "credits": list(SeatCredit.objects.select_related("period__organisation", "period__meter")[:10]),
     }
 
@@ -95,7 +99,9 @@ def top_consumers(*, since: dt.date, per_meter: int = 8) -> list[dict]:
     """Per meter: the organisations that used the most since `since` (sum, count or peak)."""
     result = []
     for meter in Meter.objects.filter(active=True).exclude(aggregation=Aggregation.active_seats):
-        measure = {Aggregation.sum: Sum("total"), Aggregation.count: Sum("events")}.get(meter.aggregation, Max("maximum"))
+        measure = {Aggregation.sum: Sum("total"), Aggregation.count: Sum("events")}.get(
+            meter.aggregation, Max("maximum")
+        )
         rows = (
             UsageDay.objects.filter(meter=meter, day__gte=since)
             .values("organisation_id", "organisation__name", "organisation__slug")

@@ -68,9 +68,15 @@ PERIODS = ListSpec(
     results_template="usage/_periods.html",
     csv_header=["organisation", "meter", "start", "end", "quantity", "currency", "charge", "stripe_value", "invoice"],
     csv_row=lambda p: [
-        p.organisation.slug, p.meter.key, p.start.isoformat(), p.end.isoformat(), p.reported_value,
-        p.currency.upper(), to_decimal(p.reported_value * p.unit_amount, p.currency) if p.unit_amount is not None else "",
-        "" if p.stripe_value is None else p.stripe_value, p.invoice_id,
+        p.organisation.slug,
+        p.meter.key,
+        p.start.isoformat(),
+        p.end.isoformat(),
+        p.reported_value,
+        p.currency.upper(),
+        to_decimal(p.reported_value * p.unit_amount, p.currency) if p.unit_amount is not None else "",
+        "" if p.stripe_value is None else p.stripe_value,
+        p.invoice_id,
     ],  # fmt: skip
     decorate=selectors.period_rows,
 )
@@ -128,7 +134,9 @@ def correct(request: HttpRequest, period_id: int) -> HttpResponse:
             if correction.status == "failed":
                 messages.error(request, f"Stripe refused the correction: {correction.error}")
             else:
-                messages.success(request, f"Correction of {correction.quantity:+,} {period.meter.unit}(s) recorded; it goes {where}.")
+                messages.success(
+                    request, f"Correction of {correction.quantity:+,} {period.meter.unit}(s) recorded; it goes {where}."
+                )
     else:
         for errors in form.errors.values():
             for error in errors:
@@ -182,7 +190,9 @@ def meters(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Meter {meter.name} created with its Stripe meter and prices.")
                 return redirect("usage:meters")
     rows = Meter.objects.prefetch_related("prices")
-    return render(request, "usage/meters.html", {"meters": rows, "form": form, "can_edit": can(request.user, "usage.edit")})
+    return render(
+        request, "usage/meters.html", {"meters": rows, "form": form, "can_edit": can(request.user, "usage.edit")}
+    )
 
 
 @finance_required()

@@ -13,8 +13,12 @@ from billing.usage.services import meter_create, metered_subscription_create
 
 def stripe_meters(admin):
     return {
-        "calls": meter_create(key="api_calls", name="API calls", unit="call", aggregation="sum", prices={"usd": 2, "jpy": 3}, actor=admin),
-        "storage": meter_create(key="storage_gb", name="Storage", unit="GB", aggregation="max", prices={"usd": 25, "jpy": 40}, actor=admin),
+        "calls": meter_create(
+            key="api_calls", name="API calls", unit="call", aggregation="sum", prices={"usd": 2, "jpy": 3}, actor=admin
+        ),
+        "storage": meter_create(
+            key="storage_gb", name="Storage", unit="GB", aggregation="max", prices={"usd": 25, "jpy": 40}, actor=admin
+        ),
         "seats": meter_create(
             key="active_seats", name="Active seats", unit="seat", aggregation="active_seats",
             prices={"usd": 875, "jpy": 1050}, actor=admin, inactive_after_days=7,

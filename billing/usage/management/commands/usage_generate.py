@@ -37,12 +37,18 @@ class Command(BaseCommand):
     def handle(self, *args, organisation=None, hours, per_hour, duplicates, url=None, seed=None, **options):
         if hours <= 0 or hours > 24 * 35 or per_hour < 0 or not 0 <= duplicates < 1:
             raise CommandError("--hours is 0–840, --per-hour ≥ 0, --duplicates 0–1")
-        orgs = Organisation.objects.filter(slug__in=organisation) if organisation else Organisation.objects.filter(
-            pk__in=UsagePeriod.objects.filter(closed_at__isnull=True).values("organisation_id")
+        orgs = (
+            Organisation.objects.filter(slug__in=organisation)
+            if organisation
+            else Organisation.objects.filter(
+                pk__in=UsagePeriod.objects.filter(closed_at__isnull=True).values("organisation_id")
+            )
         )
         meters = list(Meter.objects.filter(active=True))
         if not orgs.exists() or not meters:
             raise CommandError("No organisation billed by usage (or no meter): run seed_demo, or name --organisation")
+        if url and not url.startswith(("http://", "https://")):
+            raise CommandError("--url must be an http:// or https:// address")
         now = timezone.now()
         rng = random.Random(seed)
         for org in orgs:
@@ -69,13 +75,13 @@ class Command(BaseCommand):
         try:
             for i in range(0, len(events), 1000):
                 body = json.dumps({"events": events[i : i + 1000]}).encode()
-                request = urllib.request.Request(
+                request = urllib.request.Request(  # noqa: S310 (http or https, checked in handle)
                     url.rstrip("/") + "/api/usage/events",
                     data=body,
                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {raw}"},
                 )
                 try:
-                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 — the operator's URL
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the operator's URL)
                         answer = json.loads(response.read())
                 except urllib.error.HTTPError as error:
                     raise CommandError(f"{error.code} from the API: {error.read()[:300]!r}") from None
