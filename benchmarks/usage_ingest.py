@@ -35,32 +35,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_batches(keys: list[str], slugs: list[str], batches: int, size: int, now: float) -> tuple[list, list]:
-    """`batches` bodies of `size` events, 10% of each a replay of an event sent in an earlier batch."""
-    rng = random.Random(14)
-    sent: list[dict] = []
+def make_batches(
+    keys: list[str], batches: int, size: int, now: float, *, prefix: str, pool: dict[int, list[dict]]
+) -> tuple[list, list]:
+    """`batches` bodies of `size` events; a tenth of each replays events the organisation sent before
+    (in `pool`, which this fills). Returns the bodies and the (organisation, event) pairs stored."""
+    rng = random.Random(prefix)
     bodies, stored = [], []
     endpoints = ["/v1/messages", "/v1/files", "/v1/search", "/v1/calls"]
     counter = 0
     for n in range(batches):
         org = n % len(keys)
-        events = []
-        replays = size // 10 if n >= len(keys) else 0
-        earlier = [e for e in sent[-20000:] if e["org"] == org]
-        for e in rng.sample(earlier, min(replays, len(earlier))):
-            events.append(e["event"])
+        earlier = pool.setdefault(org, [])
+        events = rng.sample(earlier[-20000:], min(size // 10, len(earlier)))
         while len(events) < size:
             counter += 1
             event = {
-                "id": f"ev-{org}-{counter:08d}",
+                "id": f"{prefix}-{org}-{counter:08d}",
                 "meter": rng.choice(["api_calls", "api_calls", "messages", "storage_mb"]),
                 "value": rng.randint(1, 40),
                 "timestamp": int(now - rng.uniform(0, 3 * 3600)),
                 "properties": {"endpoint": rng.choice(endpoints)} if rng.random() < 0.5 else {},
             }
             events.append(event)
-            sent.append({"org": org, "event": event})
             stored.append((org, event))
+        earlier.extend(e for _, e in stored[-(size - size // 10) :])
         rng.shuffle(events)
         bodies.append((keys[org], json.dumps({"events": events}).encode()))
     return bodies, stored
@@ -141,7 +140,9 @@ def main() -> None:
     orm_org = orgs.pop()
     keys.pop()
     now = time.time()
-    bodies, stored = make_batches(keys, [o.slug for o in orgs], args.batches, args.size, now)
+    pool: dict[int, list[dict]] = {}
+    warm_bodies, _ = make_batches(keys, len(keys) * 2, 500, now - 3600, prefix="warm", pool=pool)
+    bodies, stored = make_batches(keys, args.batches, args.size, now, prefix="ev", pool=pool)
     connection.close()
 
     port = free_port()
@@ -159,8 +160,6 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         url = f"http://127.0.0.1:{port}/api/usage/events"
-        warm_bodies, _ = make_batches(keys, [], len(keys) * 2, 200, now - 4 * 3600)
-        warm_bodies = [(k, b.replace(b'"ev-', b'"warm-')) for k, b in warm_bodies]
         asyncio.run(drive(url, warm_bodies, args.concurrency))
         ours, latencies, failures, totals = asyncio.run(drive(url, bodies, args.concurrency))
     finally:
@@ -188,16 +187,22 @@ def main() -> None:
         for org, e in stored
     ]  # fmt: skip
     raw = connection.connection
-    start = time.perf_counter()
-    with raw.cursor() as cursor:
-        with cursor.copy(
-            'COPY bench_copy (organisation_id, meter_id, "timestamp", event_id, value, member, properties, '
-            "received_at, late) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-    raw.commit()
-    baseline = len(rows) / (time.perf_counter() - start)
+    copy_rates = []
+    for _ in range(3):  # the median of three: the machine is shared
+        with raw.cursor() as cursor:
+            cursor.execute("TRUNCATE bench_copy")
+        raw.commit()
+        start = time.perf_counter()
+        with raw.cursor() as cursor:
+            with cursor.copy(
+                'COPY bench_copy (organisation_id, meter_id, "timestamp", event_id, value, member, properties, '
+                "received_at, late) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        raw.commit()
+        copy_rates.append(len(rows) / (time.perf_counter() - start))
+    baseline = sorted(copy_rates)[1]
 
     sample = rows[: args.orm_rows]
     start = time.perf_counter()

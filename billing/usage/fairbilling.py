@@ -50,9 +50,9 @@ def active_intervals(membership_id: int, period: UsagePeriod) -> list[tuple[dt.d
 def credits_compute(period: UsagePeriod, *, now: dt.datetime) -> list[SeatCredit]:
     """The credits (and reactivation charges) the period owes by `now`, each made once.
 
-    A full seat is billed for every member active in the period; what they were not active for
-    comes back: from the moment they went inactive to the period's end (undone, from the moment
-    they came back, by a charge), and the part of the period before they first became active."""
+    A full seat is billed for every member active in the period; from the moment one goes inactive
+    the rest of the period comes back as a credit (and, if they come back in the same period, the
+    rest from then is charged again)."""
     meter = period.meter
     if meter.aggregation != Aggregation.active_seats or period.unit_amount is None:
         return []
@@ -63,17 +63,6 @@ def credits_compute(period: UsagePeriod, *, now: dt.datetime) -> list[SeatCredit
         if not spans:
             continue
         wanted = []
-        if spans[0][0] > period.start and spans[0][0] <= now:
-            joined = spans[0][0]
-            wanted.append(
-                (
-                    SeatCredit.Kind.credit,
-                    period.start,
-                    joined,
-                    f"Fair billing: {seat.email} active only from {_day(joined)}; "
-                    "the part of the period before credited",
-                )
-            )
         for n, (_, ended) in enumerate(spans):
             if ended >= period.end or ended > now:
                 continue
@@ -82,8 +71,8 @@ def credits_compute(period: UsagePeriod, *, now: dt.datetime) -> list[SeatCredit
                     SeatCredit.Kind.credit,
                     ended,
                     period.end,
-                    f"Fair billing: {seat.email} inactive from {_day(ended)} (no activity for "
-                    f"{meter.inactive_after_days} days); the rest of the period credited",
+                    f"Inactive from {_day(ended)} (no activity for {meter.inactive_after_days} days): "
+                    "the rest of the period credited",
                 )
             )
             if n + 1 < len(spans) and spans[n + 1][0] <= now:
@@ -93,17 +82,13 @@ def credits_compute(period: UsagePeriod, *, now: dt.datetime) -> list[SeatCredit
                         SeatCredit.Kind.reactivation,
                         back,
                         period.end,
-                        f"Fair billing: {seat.email} active again from {_day(back)}; the rest of the period charged",
+                        f"Active again from {_day(back)}: the rest of the period charged",
                     )
                 )
         grace = dt.timedelta(days=meter.inactive_after_days)
         for kind, lo, hi, reason in wanted:
-            # The activity the row hangs on: the last one before going inactive, or the first one.
-            seen = (
-                lo - grace
-                if kind == SeatCredit.Kind.credit and lo != period.start
-                else max(lo, hi if lo == period.start else lo)
-            )
+            # The activity it hangs on: the last one before going inactive, or the one coming back.
+            seen = lo - grace if kind == SeatCredit.Kind.credit else lo
             credit = _make(period, seat, kind, seen, lo, int((hi - lo).total_seconds()), length, reason)
             if credit:
                 made.append(credit)
@@ -141,7 +126,7 @@ def credit_send(credit: SeatCredit) -> SeatCredit:
             {
                 "amount": credit.signed_amount,
                 "currency": credit.currency,
-                "description": credit.reason,
+                "description": f"Fair billing, {credit.member_email}: {credit.reason}"[:350],
                 "metadata": {
                     "portal_seat_credit": str(credit.pk),
                     "member": credit.member_email,

@@ -46,7 +46,7 @@ def test_a_member_inactive_from_day_10_of_30_is_credited_21_30_of_the_seat(
     ]
     assert made[0].inactive_from == start + 9 * DAY
     assert (made[0].unused_seconds, made[0].period_seconds) == (21 * 86400, 30 * 86400)
-    assert "inactive from" in made[0].reason
+    assert "Inactive from" in made[0].reason
     assert fairbilling.credits_compute(period, now=now) == []  # once
 
 
