@@ -288,10 +288,10 @@ WITH batch AS (
     RETURNING meter_id, "timestamp", value, late, event_id
 ), days AS (
     INSERT INTO billing_usage_usageday
-        (organisation_id, meter_id, day, total, events, maximum, last_value, last_at, late_events)
+        (organisation_id, meter_id, day, total, events, maximum, last_value, last_at, late_events, updated_at)
     SELECT %(org)s, meter_id, ("timestamp" AT TIME ZONE 'UTC')::date, sum(value), count(*), max(value),
            (array_agg(value ORDER BY "timestamp" DESC, event_id DESC))[1], max("timestamp"),
-           count(*) FILTER (WHERE late)
+           count(*) FILTER (WHERE late), now()
     FROM stored GROUP BY 2, 3 ORDER BY 2, 3
     ON CONFLICT (organisation_id, meter_id, day) DO UPDATE SET
         total = billing_usage_usageday.total + EXCLUDED.total,
@@ -301,7 +301,8 @@ WITH batch AS (
             WHEN billing_usage_usageday.last_at IS NULL OR EXCLUDED.last_at >= billing_usage_usageday.last_at
             THEN EXCLUDED.last_value ELSE billing_usage_usageday.last_value END,
         last_at = GREATEST(billing_usage_usageday.last_at, EXCLUDED.last_at),
-        late_events = billing_usage_usageday.late_events + EXCLUDED.late_events
+        late_events = billing_usage_usageday.late_events + EXCLUDED.late_events,
+        updated_at = EXCLUDED.updated_at
     RETURNING 1
 ), seats AS (
     INSERT INTO billing_usage_seatactivity (organisation_id, membership_id, day, first_seen, last_seen)
@@ -393,6 +394,7 @@ def _store_sqlite(organisation: Organisation, rows: list[Row], now: float) -> tu
         if agg.last_at is None or _when(latest.ts) >= agg.last_at:
             agg.last_value, agg.last_at = latest.value, _when(latest.ts)
         agg.late_events += sum(1 for r in group if r.late)
+        agg.updated_at = timezone.now()
         agg.save()
     for (membership_id, day), times in sorted(activity.items()):
         seen, created = SeatActivity.objects.get_or_create(

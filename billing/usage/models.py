@@ -140,6 +140,7 @@ class UsageDay(models.Model):
     last_value = models.BigIntegerField(default=0)
     last_at = models.DateTimeField(null=True)
     late_events = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, help_text="Wall-clock time of the last batch that changed it")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "meter", "day"], name="usageday_unique")]

@@ -27,12 +27,12 @@ def _when(ts: int | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(int(ts), dt.UTC) if ts else None
 
 
-def periods_sync(*, customer_id: str | None = None) -> list[UsagePeriod]:
+def periods_sync(*, customer_id: str | None = None) -> int:
     """A UsagePeriod for the current period of every live subscription item billed through a
-    meter (of one customer, or all). Returns them."""
+    meter (of one customer, or all); one insert for those missing. Returns how many are current."""
     meters = {m.stripe_meter_id: m for m in Meter.objects.filter(active=True).exclude(stripe_meter_id="")}
     if not meters:
-        return []
+        return 0
     items = SubscriptionItem.objects.filter(
         price__stripe_data__recurring__meter__in=list(meters),
         subscription__stripe_data__status__in=list(LIVE_SUBSCRIPTION_STATUSES),
@@ -44,29 +44,30 @@ def periods_sync(*, customer_id: str | None = None) -> list[UsagePeriod]:
         o.stripe_customer_id: o
         for o in Organisation.objects.filter(stripe_customer_id__in={i.subscription.customer_id for i in items})
     }
-    found = []
+    wanted = []
     for item in items:
         data, price = item.stripe_data, item.price.stripe_data
         organisation = orgs.get(item.subscription.customer_id)
         start, end = _when(data.get("current_period_start")), _when(data.get("current_period_end"))
         if organisation is None or start is None or end is None:
             continue
-        period, _ = UsagePeriod.objects.get_or_create(
-            organisation=organisation,
-            meter=meters[price["recurring"]["meter"]],
-            start=start,
-            defaults={
-                "end": end,
-                "customer_id": item.subscription.customer_id,
-                "subscription_id": item.subscription.id,
-                "subscription_item_id": item.id,
-                "price_id": item.price.id,
-                "currency": price.get("currency") or "",
-                "unit_amount": price.get("unit_amount"),
-            },
+        wanted.append(
+            UsagePeriod(
+                organisation=organisation,
+                meter=meters[price["recurring"]["meter"]],
+                start=start,
+                end=end,
+                customer_id=item.subscription.customer_id,
+                subscription_id=item.subscription.id,
+                subscription_item_id=item.id,
+                price_id=item.price.id,
+                currency=price.get("currency") or "",
+                unit_amount=price.get("unit_amount"),
+            )
         )
-        found.append(period)
-    return found
+    # One query for what exists, one insert for what does not (beat runs this every minute).
+    UsagePeriod.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=1000)
+    return len(wanted)
 
 
 @dataclass

@@ -4,12 +4,15 @@ the bucket is short, the answer is 429 with the seconds until it would not be.""
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from functools import lru_cache
 
 from django.conf import settings
+
+log = logging.getLogger(__name__)
 
 # KEYS[1] bucket; ARGV rate, capacity, now (ms), wanted. Returns ms to wait (0: taken).
 _TAKE = """
@@ -66,9 +69,16 @@ def take(org_id: int, events: int) -> int:
     rate = settings.USAGE_RATE_PER_ORG
     capacity = max(rate * settings.USAGE_RATE_BURST_SECONDS, settings.USAGE_MAX_BATCH_EVENTS)
     if settings.REDIS_URL:
+        import redis
+
         script = _redis_script(settings.REDIS_URL)
         now_ms = int(time.time() * 1000)
-        wait = int(script(keys=[f"{PREFIX}{org_id}"], args=[rate, capacity, now_ms, events])) / 1000
+        try:
+            wait = int(script(keys=[f"{PREFIX}{org_id}"], args=[rate, capacity, now_ms, events])) / 1000
+        except redis.RedisError:
+            # The limit protects the database; losing usage because Redis blinked would be worse.
+            log.warning("usage rate limiter unavailable; batch of organisation %s let through", org_id)
+            wait = _local.take(org_id, events, rate, capacity)
     else:
         wait = _local.take(org_id, events, rate, capacity)
     return math.ceil(wait) if wait > 0 else 0

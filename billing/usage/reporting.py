@@ -20,14 +20,21 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from billing.stripe.errors import InvalidRequest, StripeGatewayError, StripeUnavailable
 from billing.stripe.gateway import gateway
 from billing.stripe.idempotency import key_for
 from billing.usage import periods
-from billing.usage.models import CorrectionRoute, MeterReport, ReportStatus, UsageCorrection, UsagePeriod
+from billing.usage.models import (
+    CorrectionRoute,
+    MeterReport,
+    ReportStatus,
+    UsageCorrection,
+    UsageDay,
+    UsagePeriod,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 500  # reports sent per run at most; the rest wait for the next (beat runs every minute)
@@ -160,12 +167,25 @@ def usage_report(*, now: dt.datetime | None = None, customer_id: str | None = No
     open_periods = UsagePeriod.objects.filter(closed_at__isnull=True)
     if customer_id:
         open_periods = open_periods.filter(customer_id=customer_id)
+    else:
+        open_periods = open_periods.filter(_changed_since_reported())
     prepared = 0
     ids = list(open_periods.values_list("pk", flat=True))
     for period_id in ids:
         prepared += len(period_prepare(period_id, now=now))
     sent = reports_send(period_ids=ids if customer_id else None)
     return {"periods": len(ids), "prepared": prepared, "sent": sent}
+
+
+def _changed_since_reported() -> Q:
+    """Periods worth a look: never reported, or with events or corrections since the last report
+    (a minute's margin for batches that were committing while it ran)."""
+    since = F("last_reported_at") - dt.timedelta(minutes=1)
+    events = UsageDay.objects.filter(
+        organisation_id=OuterRef("organisation_id"), meter_id=OuterRef("meter_id"), updated_at__gte=since
+    )
+    corrections = UsageCorrection.objects.filter(period=OuterRef("pk"), created_at__gte=since)
+    return Q(last_reported_at__isnull=True) | Exists(events) | Exists(corrections)
 
 
 def invoice_flush(*, customer_id: str, invoice: dict, now: dt.datetime | None = None) -> int:
