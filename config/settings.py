@@ -218,7 +218,7 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
     "billing.invoices.tasks.*": {"queue": "stripe"},
     "billing.usage.tasks.report_usage": {"queue": "stripe"},
-    "billing.usage.tasks.flush_customer": {"queue": "stripe"},
+    "billing.usage.tasks.flush_invoice": {"queue": "stripe"},
     "billing.usage.tasks.fair_billing": {"queue": "stripe"},
     "billing.usage.tasks.send_corrections": {"queue": "stripe"},
     "billing.usage.tasks.reconcile_usage": {"queue": "reports"},
