@@ -174,7 +174,22 @@ def usage_report(*, now: dt.datetime | None = None, customer_id: str | None = No
     for period_id in ids:
         prepared += len(period_prepare(period_id, now=now))
     sent = reports_send(period_ids=ids if customer_id else None)
+    _corrections_delivered()
     return {"periods": len(ids), "prepared": prepared, "sent": sent}
+
+
+def _corrections_delivered() -> int:
+    """Meter-event corrections count as sent once a report after them has reached Stripe."""
+    waiting = MeterReport.objects.filter(period=OuterRef("period_id"), status=ReportStatus.pending)
+    return (
+        UsageCorrection.objects.filter(
+            route=CorrectionRoute.meter_event,
+            status=ReportStatus.pending,
+            period__last_reported_at__gte=F("created_at"),
+        )
+        .filter(~Exists(waiting))
+        .update(status=ReportStatus.sent, sent_at=timezone.now())
+    )
 
 
 def _changed_since_reported() -> Q:

@@ -124,6 +124,7 @@ def test_corrections_before_invoicing_reach_the_meter_also_downwards(usage_acme,
     statuses = list(period.reports.order_by("sequence").values_list("status", flat=True))
     assert statuses == ["cancelled", "cancelled", "sent"]
     assert all(r.cancelled_at for r in period.reports.filter(status="cancelled"))
+    assert set(period.corrections.values_list("status", flat=True)) == {"sent"}
 
 
 @pytest.mark.slow
