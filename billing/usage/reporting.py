@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from billing.stripe.errors import InvalidRequest, StripeGatewayError, StripeUnavailable
@@ -195,7 +195,7 @@ def _corrections_delivered() -> int:
 def _changed_since_reported() -> Q:
     """Periods worth a look: never reported, or with events or corrections since the last report
     (a minute's margin for batches that were committing while it ran)."""
-    since = F("last_reported_at") - dt.timedelta(minutes=1)
+    since = ExpressionWrapper(OuterRef("last_reported_at") - dt.timedelta(minutes=1), output_field=DateTimeField())
     events = UsageDay.objects.filter(
         organisation_id=OuterRef("organisation_id"), meter_id=OuterRef("meter_id"), updated_at__gte=since
     )

@@ -169,3 +169,20 @@ def test_a_worker_killed_mid_report_and_a_rerun_never_double_count(
     for period in UsagePeriod.objects.select_related("meter"):
         ours = periods.value(period, now=timezone.now())
         assert summary(period.meter, period.customer_id, period.start, period.end) == ours == period.reported_value
+
+
+def test_beat_looks_only_at_periods_that_changed(usage_acme):
+    _send_stream(usage_acme.org, [usage_acme.meters["calls"], usage_acme.meters["storage"]])
+    assert reporting.usage_report()["periods"] == 2
+    UsagePeriod.objects.update(last_reported_at=timezone.now() - dt.timedelta(minutes=5))
+    from billing.usage.models import UsageDay
+
+    UsageDay.objects.update(updated_at=timezone.now() - dt.timedelta(minutes=10))
+    assert reporting.usage_report()["periods"] == 0  # nothing new since the last report
+    recent = int(timezone.now().timestamp()) - 30
+    ingest.ingest(
+        usage_acme.org, [{"id": f"n-{n}", "meter": "api_calls", "value": 4, "timestamp": recent} for n in range(5)]
+    )
+    done = reporting.usage_report()
+    assert done["periods"] == 1 and done["sent"] == 1
+    _check_stripe_matches(usage_acme)
