@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "billing.reports",
     "billing.risk",
     "billing.dunning",
+    "billing.usage",
     "taxes",
     "devtools",
 ]
@@ -130,6 +131,7 @@ if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
             "taxes",
             "billing_risk",
             "billing_dunning",
+            "billing_usage",  # its events table is partitioned after syncdb (billing/usage/schema.py)
         )
     }
 
@@ -229,6 +231,12 @@ CELERY_TASK_ROUTES = {
     "billing.dunning.tasks.sweep": {"queue": "default"},
     "billing.dunning.tasks.send_email": {"queue": "default"},
     "billing.dunning.tasks.*": {"queue": "stripe"},
+    "billing.usage.tasks.report_usage": {"queue": "stripe"},
+    "billing.usage.tasks.flush_invoice": {"queue": "stripe"},
+    "billing.usage.tasks.fair_billing": {"queue": "stripe"},
+    "billing.usage.tasks.send_corrections": {"queue": "stripe"},
+    "billing.usage.tasks.reconcile_usage": {"queue": "reports"},
+    "billing.usage.tasks.maintain_partitions": {"queue": "reports"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -245,6 +253,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "billing.dunning.tasks.sweep",
         "schedule": float(env.integer("DUNNING_SWEEP_SECONDS", 60, minimum=1)),
     },
+    "usage-report": {"task": "billing.usage.tasks.report_usage", "schedule": 60.0},
+    "usage-fair-billing": {"task": "billing.usage.tasks.fair_billing", "schedule": 3600.0},
+    "usage-reconcile": {"task": "billing.usage.tasks.reconcile_usage", "schedule": 24 * 3600.0},
+    "usage-partitions": {"task": "billing.usage.tasks.maintain_partitions", "schedule": 6 * 3600.0},
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
@@ -253,6 +265,16 @@ STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, min
 # An attempt claimed by a worker that then died is handed back after this long (its next call
 # carries the same idempotency key, so Stripe replays instead of charging again).
 DUNNING_ATTEMPT_LEASE_SECONDS = env.integer("DUNNING_ATTEMPT_LEASE_SECONDS", 120, minimum=1)
+# --- Usage-based billing (billing/usage) ---------------------------------------------------
+USAGE_MAX_BATCH_EVENTS = 1000  # per POST /api/usage/events, as the API's schema says
+USAGE_MAX_BATCH_BYTES = env.integer("USAGE_MAX_BATCH_BYTES", 1_048_576, minimum=1024)
+USAGE_RATE_PER_ORG = env.integer("USAGE_RATE_PER_ORG", 20_000, minimum=1)  # events/s per organisation
+USAGE_RATE_BURST_SECONDS = env.integer("USAGE_RATE_BURST_SECONDS", 2, minimum=1)
+USAGE_LATENESS_DAYS = env.integer("USAGE_LATENESS_DAYS", 35, minimum=1)  # Stripe takes meter events 35 days back
+USAGE_FUTURE_SECONDS = env.integer("USAGE_FUTURE_SECONDS", 300, minimum=0)  # and 5 minutes ahead
+USAGE_PARTITION_DAYS_AHEAD = env.integer("USAGE_PARTITION_DAYS_AHEAD", 7, minimum=1)
+USAGE_RETENTION_DAYS = env.integer("USAGE_RETENTION_DAYS", 400, minimum=60)
+USAGE_ANOMALY_FACTOR = env.integer("USAGE_ANOMALY_FACTOR", 3, minimum=2)
 
 # --- Reports -------------------------------------------------------------------------------
 PORTAL_REPORTING_CURRENCY = env.string("PORTAL_REPORTING_CURRENCY", "usd").lower()

@@ -7,6 +7,7 @@ import secrets
 
 from ..core import SandboxError, make, new_id
 from ..routing import Api, as_int, need
+from .balance import apply_balance
 from .collection import mark_paid
 
 # A finalized invoice's secret for its hosted page and PDF URLs; private (`_`), so never in API
@@ -251,6 +252,8 @@ def finalize_invoice(api: Api, invoice: dict) -> dict:
     customer["next_invoice_sequence"] = sequence + 1
     if invoice["total"] < 0:  # a net credit goes to the customer's balance
         customer["balance"] = (customer.get("balance") or 0) + invoice["total"]
+    else:  # the customer's balance (credits, debits) is taken into the amount due
+        apply_balance(api, invoice, customer)
     invoice[DOCUMENT_TOKEN] = secrets.token_urlsafe(24)
     invoice.update(
         status="open",
@@ -258,8 +261,8 @@ def finalize_invoice(api: Api, invoice: dict) -> dict:
         effective_at=now,
         hosted_invoice_url=f"{api.base_url}{document_path(invoice)}",
         invoice_pdf=f"{api.base_url}{document_path(invoice)}/pdf",
-        ending_balance=customer.get("balance") or 0,
     )
+    invoice["ending_balance"] = customer.get("balance") or 0
     invoice["status_transitions"]["finalized_at"] = now
     api.emit("invoice.finalized", invoice, {"status": "draft"})
     if invoice["amount_due"] == 0:
@@ -335,6 +338,7 @@ def usage(api: Api, customer_id: str, meter_id: str | None, start: int, end: int
         if e["event_name"] == meter["event_name"]
         and e["payload"].get("stripe_customer_id") == customer_id
         and start <= e["timestamp"] < end
+        and not e.get("_cancelled")
     ]
     formula = meter["default_aggregation"]["formula"]
     if formula == "count":
@@ -366,10 +370,12 @@ def period_lines(
                 )
             )
             continue
+        line_period = (start, end)
         if price["recurring"]["usage_type"] == "metered":
             if usage_from is None:
                 continue
             quantity = usage(api, sub["customer"], price["recurring"].get("meter"), usage_from, start)
+            line_period = (usage_from, start)  # as Stripe: the line's period is the usage billed in arrears
         else:
             quantity = item["quantity"]
         name = price.get("nickname") or price["product"]
@@ -379,7 +385,7 @@ def period_lines(
                 amount=(price["unit_amount"] or 0) * quantity,
                 currency=price["currency"],
                 description=f"{quantity} × {name} (at {price['unit_amount']} / {price['recurring']['interval']})",
-                period=(start, end),
+                period=line_period,
                 price=price,
                 quantity=quantity,
                 subscription=sub["id"],

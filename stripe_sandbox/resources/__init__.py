@@ -5,6 +5,7 @@ Importing this package imports every module, and so registers every route (see r
 
 from . import (  # noqa: F401  (each registers its routes)
     account,
+    balance_transactions,
     catalog,
     checkout,
     credit_notes,

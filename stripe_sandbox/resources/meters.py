@@ -103,6 +103,34 @@ def meter_event_create(api: Api, params: dict) -> dict:
     return event
 
 
+@route("POST", "/v1/billing/meter_event_adjustments")
+def meter_event_adjustment_create(api: Api, params: dict) -> dict:
+    """Cancel a meter event by its identifier: it no longer counts toward usage."""
+    check(params, {"event_name", "type", "cancel"})
+    name = str(need(params, "event_name"))
+    if (params.get("type") or "cancel") != "cancel":
+        raise SandboxError(400, "type must be cancel.", param="type")
+    identifier = (params.get("cancel") or {}).get("identifier")
+    if not identifier:
+        raise SandboxError(
+            400, "Missing required param: cancel[identifier].", code="parameter_missing", param="cancel[identifier]"
+        )
+    event = next(
+        (e for e in api.state.all("billing.meter_event") if e["identifier"] == identifier and e["event_name"] == name),
+        None,
+    )
+    if event is None:
+        raise SandboxError(400, f"No meter event with identifier {identifier}.", param="cancel[identifier]")
+    event["_cancelled"] = True
+    return make(
+        "billing.meter_event_adjustment",
+        event_name=name,
+        type="cancel",
+        cancel={"identifier": identifier},
+        status="complete",
+    )
+
+
 @route("GET", "/v1/billing/meters/{id}/event_summaries")
 def meter_event_summaries(api: Api, params: dict, id: str) -> list:
     meter = api.state.get(id, "billing.meter")

@@ -37,6 +37,7 @@ TYPES = [
     "billing.meter",
     "billing.meter_event",
     "billing.meter_event_summary",
+    "billing.meter_event_adjustment",
     "test_helpers.test_clock",
     "webhook_endpoint",
     "event",

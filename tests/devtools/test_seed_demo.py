@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from accounts.models import AuditLog, Membership, Organisation, StaffProfile
 from billing.stripe.gateway import gateway
+from devtools import demo_usage
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -13,9 +14,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo", verbosity=0)  # the whole demo: 64 organisations, every combination
-    assert Organisation.objects.count() == 64
+    assert Organisation.objects.count() == 64 + demo_usage.ORGANISATIONS  # and the usage-billed teams
     assert len({o.country.code for o in Organisation.objects.all()}) == 16
-    assert StaffProfile.objects.count() == 3 and Membership.objects.count() == 64
+    assert StaffProfile.objects.count() == 3 and Membership.objects.count() == 64 + demo_usage.MEMBERSHIPS
     client = gateway()
     prices = list(client.list_all("/v1/prices"))
     assert {p["currency"] for p in prices} >= {"usd", "eur", "gbp", "jpy", "krw", "kwd"}
@@ -40,7 +41,7 @@ def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox
     assert len(months) >= 12
     # The services did the writes, and audited them.
     assert AuditLog.objects.filter(action="subscription.create").count() >= 60
-    assert AuditLog.objects.filter(action="customer.create").count() == 64
+    assert AuditLog.objects.filter(action="customer.create").count() == 64 + demo_usage.ORGANISATIONS
     assert (tmp_path / "demo_logins.json").exists()
     # A second run changes nothing: every call carries the same idempotency key.
     call_command("seed_demo", verbosity=0)

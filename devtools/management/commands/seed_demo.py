@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
-from devtools import demo_dunning
+from devtools import demo_dunning, demo_usage
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 from devtools.demo_risk import RiskDemo
 
@@ -36,6 +36,7 @@ class Command(BaseCommand):
             builder.hooks.append(demo_dunning.Episodes())
             builder.organisations()
             RiskDemo(out=out).build()
+            demo_usage.build(builder)
         except StripeGatewayError as error:
             raise CommandError(f"Stripe refused a demo call: {error.message}") from error
         self.write_logins()
@@ -51,6 +52,7 @@ class Command(BaseCommand):
             {"username": m.user.username, "password": DEMO_PASSWORD, "role": f"Customer owner, {m.organisation.name}"}
             for m in owners
         ]
+        logins += demo_usage.logins()
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         path = settings.VAR_DIR / "demo_logins.json"
         path.write_text(json.dumps(logins, indent=2))
