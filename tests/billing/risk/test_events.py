@@ -114,3 +114,19 @@ def test_a_receiver_failure_leaves_nothing_half_written(acme, monkeypatch):
     with transaction.atomic():
         event_id = deliver(review("prv_7", charge_id="ch_7"), "review.opened", T + 1)
     assert StripeEvent.objects.get(pk=event_id).status == "failed" and not ReviewCase.objects.exists()
+
+
+def test_rebuild_makes_cases_for_what_the_mirror_got_without_events(acme):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for obj in (charge("ch_8"), review("prv_8", charge_id="ch_8"), warning("issfr_8", charge_id="ch_8")):
+        mirror.apply_object(obj)  # as a backfill writes: no event, no receiver
+    mirror.apply_object(dispute("dp_8", charge_id="ch_8"))
+    assert not ReviewCase.objects.exists()
+    out = StringIO()
+    call_command("risk_rebuild", stdout=out)
+    assert "1 reviews, 1 disputes, 1 early fraud warnings" in out.getvalue()
+    assert ReviewCase.objects.get().organisation == acme and DisputeCase.objects.get().needs_response
+    assert WarningCase.objects.get().outcome == WarningOutcome.policy_off  # never refunded by a rebuild
