@@ -215,6 +215,7 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.prune_events": {"queue": "reports"},
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
     "billing.invoices.tasks.*": {"queue": "stripe"},
+    "billing.currencies.tasks.*": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -224,6 +225,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "requeue-stale-received": {"task": "billing.stripe.tasks.requeue_stale_received", "schedule": 30.0},
     "reconcile-mirror": {"task": "billing.stripe.tasks.reconcile_mirror", "schedule": 6 * 3600.0},
     "prune-events": {"task": "billing.stripe.tasks.prune_events", "schedule": 3600.0},
+    "resume-currency-launches": {"task": "billing.currencies.tasks.resume_launches", "schedule": 30.0},
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
@@ -233,6 +235,15 @@ PORTAL_REPORTING_CURRENCY = env.string("PORTAL_REPORTING_CURRENCY", "usd").lower
 # Voids, write-offs and credit notes at or above this (in the reporting currency's major units)
 # wait for a second finance admin.
 PORTAL_APPROVAL_THRESHOLD = env.money_minor("PORTAL_APPROVAL_THRESHOLD", "1000", PORTAL_REPORTING_CURRENCY)
+
+# --- Currency launches (billing/currencies) ----------------------------------------------------
+# A launch's price book is built only from FX rates at most this many days old.
+PORTAL_FX_MAX_AGE_DAYS = env.integer("PORTAL_FX_MAX_AGE_DAYS", 7, minimum=1)
+# The launch job: prices per Celery task, tasks working at once, the first pause after Stripe stops
+# answering (doubling, at most 10 minutes).
+CURRENCY_LAUNCH_CHUNK_SIZE = env.integer("CURRENCY_LAUNCH_CHUNK_SIZE", 25, minimum=1)
+CURRENCY_LAUNCH_WORKERS = env.integer("CURRENCY_LAUNCH_WORKERS", 2, minimum=1)
+CURRENCY_LAUNCH_PAUSE_SECONDS = env.integer("CURRENCY_LAUNCH_PAUSE_SECONDS", 30, minimum=1)
 
 # --- Stripe ---------------------------------------------------------------------------------
 # Pinned: the gateway, the sandbox, the intake and dj-stripe all use exactly this version.
