@@ -41,6 +41,7 @@ class Sandbox:
         self.session: ClientSession | None = None
         self.request_ctx: dict = {"id": None, "idempotency_key": None}
         self.hits: dict[str, deque] = {}
+        self.rate_limited_count = 0  # 429s answered since the last reset, for /_sandbox/health
 
     # --- events -------------------------------------------------------------------------------
     def emit(self, event_type: str, obj: dict, previous: dict | None = None) -> None:
@@ -122,6 +123,7 @@ class Sandbox:
             while window and now - window[0] > 1.0:
                 window.popleft()
             if len(window) >= limit:
+                self.rate_limited_count += 1
                 return True
         for key in (f"{method} {_ID.sub('/{id}', path)}", "*"):
             self.hits[key].append(now)

@@ -32,6 +32,8 @@ def add_control_routes(app: web.Application, sandbox) -> None:
                 "events": len(state.order.get("event", [])),
                 # Webhook deliveries still to make (including retries waiting for their time).
                 "deliveries_pending": sandbox.undelivered,
+                # Requests answered 429 by the rate-limit fault since the last reset.
+                "rate_limited": sandbox.rate_limited_count,
             }
         )
 
@@ -41,6 +43,7 @@ def add_control_routes(app: web.Application, sandbox) -> None:
         with state.lock:
             state.reset()
             localstripe_store.clear()
+            sandbox.rate_limited_count = 0
         return web.json_response({"reset": True})
 
     async def faults(request):

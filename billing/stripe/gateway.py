@@ -142,9 +142,12 @@ class StripeGateway:
 @lru_cache(maxsize=1)
 def _default_limiter() -> RateLimiter:
     rate = settings.STRIPE_RATE_LIMIT_PER_SECOND
+    # Stripe counts requests per second; a bucket lets `capacity + rate` through in any one second
+    # after a quiet spell, so the burst is a fifth of the rate: 20/s gives at most 24, under 25.
+    capacity = max(1.0, rate / 5)
     if settings.REDIS_URL:
-        return RedisRateLimiter(settings.REDIS_URL, rate=rate)
-    return LocalRateLimiter(rate=rate)
+        return RedisRateLimiter(settings.REDIS_URL, rate=rate, capacity=capacity)
+    return LocalRateLimiter(rate=rate, capacity=capacity)
 
 
 _gateway: StripeGateway | None = None
