@@ -184,11 +184,11 @@ def main() -> None:
         setup_django(env)
         from django.contrib.auth import get_user_model
         from django.db import connection
+        from django.utils import timezone
 
         from accounts.models import StaffProfile, StaffRole
         from billing.currencies import launches
         from billing.currencies.models import FxRate, Launch, LaunchRow, LaunchStatus
-        from django.utils import timezone
 
         make_catalog(sandbox, args.prices)
         mirror_catalog()

@@ -22,7 +22,9 @@ def sandbox_prices(currency: str) -> list[dict]:
 
 
 def approved_launch(admins, *, countries=("JP",), currency="jpy", ending="0"):
-    launch = launches.launch_create(currency=currency, countries=list(countries), actor=admins.admin, charm_ending=ending)
+    launch = launches.launch_create(
+        currency=currency, countries=list(countries), actor=admins.admin, charm_ending=ending
+    )
     launches.launch_preview(launch=launch, actor=admins.admin)
     return launches.launch_approve(launch=launch, actor=admins.admin2)
 
