@@ -99,3 +99,20 @@ def local_methods_in(country: str, currency: str) -> list[Method]:
     """The local methods (beyond the card) a launch of `currency` switches on in `country`."""
     currency = currency.lower()
     return [m for m in LOCAL_METHODS.get(country.upper(), ()) if m.currencies and currency in m.currencies]
+
+
+def setup_intent_options(method_type: str, currency: str) -> dict | None:
+    """What Stripe needs on a SetupIntent for `method_type` beyond the type itself: a pre-authorised
+    debit names its currency and mandate (a business paying on each renewal)."""
+    if method_type == "acss_debit":
+        return {
+            "acss_debit": {
+                "currency": currency.lower(),
+                "mandate_options": {
+                    "payment_schedule": "interval",
+                    "interval_description": "On each renewal of your subscription",
+                    "transaction_type": "business",
+                },
+            }
+        }
+    return None

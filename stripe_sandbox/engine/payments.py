@@ -8,6 +8,7 @@ import time
 
 from ..core import SandboxError, State, copy_of, make, new_id
 from ..routing import Api, public
+from . import local_methods
 
 # Stripe's test cards (https://docs.stripe.com/testing): number -> (brand, behaviour)
 CARDS = {
@@ -58,6 +59,7 @@ DECLINES = {
     "insufficient_funds": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
     "highest_risk": ("card_declined", "fraudulent", "Your card was declined."),
     "account_closed": ("payment_method_not_available", "account_closed", "The bank account is closed."),
+    **local_methods.DECLINES,
 }
 
 
@@ -74,6 +76,8 @@ def payment_method_behaviour(pm: dict) -> str:
         return ACH_ACCOUNTS.get(pm.get("_account_number", ""), "ok")
     if pm["type"] == "sepa_debit":
         return SEPA_IBANS.get(pm.get("_iban", ""), "ok")
+    if pm["type"] in local_methods.TYPES:
+        return local_methods.behaviour(pm)
     return "ok"
 
 
@@ -177,9 +181,15 @@ def create_payment_method(state: State, data: dict, now: int) -> dict:
             "last4": iban[-4:],
         }
         pm["_iban"] = iban
+    elif kind in local_methods.TYPES:
+        local_methods.fill(pm, data, billing)
     else:
         raise SandboxError(
-            400, f"Invalid payment method type: {kind!r}. Use card, us_bank_account or sepa_debit.", param="type"
+            400,
+            f"Invalid payment method type: {kind!r}. Use card, us_bank_account, sepa_debit, "
+            + ", ".join(local_methods.TYPES)
+            + ".",
+            param="type",
         )
     return state.add(pm)
 
@@ -205,7 +215,7 @@ def attach_payment_method(api: Api, value: str, customer: dict) -> dict:
 
 
 def mandate_for(state: State, pm: dict, customer_id: str | None, now: int) -> dict | None:
-    if pm["type"] not in ("us_bank_account", "sepa_debit"):
+    if pm["type"] not in ("us_bank_account", "sepa_debit", *local_methods.MANDATED):
         return None
     mandate = make(
         "mandate",
@@ -241,7 +251,9 @@ def create_charge(
         pm["type"]: {
             k: v
             for k, v in (pm.get(pm["type"]) or {}).items()
-            if k in ("brand", "last4", "exp_month", "exp_year", "country", "bank_name", "routing_number", "funding")
+            if k
+            in ("brand", "last4", "exp_month", "exp_year", "country", "bank_name", "routing_number", "funding")
+            + ("bsb_number", "institution_number", "transit_number", "bank", "bic")
         },
     }
     risk = {"elevated_risk": ("elevated", 65), "highest_risk": ("highest", 95)}.get(behaviour, ("normal", 20))

@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (each registers its routes)
     meters,
     payment_methods,
     payments,
+    setup_attempts,
     setup_intents,
     subscriptions,
     tax_rates,
