@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
+from devtools import demo_currencies
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             builder.catalog()
             builder.staff()
             builder.organisations()
+            demo_currencies.build(builder, out)
         except StripeGatewayError as error:
             raise CommandError(f"Stripe refused a demo call: {error.message}") from error
         self.write_logins()
@@ -42,6 +44,7 @@ class Command(BaseCommand):
             {"username": f"finance-{r}", "password": DEMO_PASSWORD, "role": f"Finance {r}"}
             for r in ("admin", "analyst", "support")
         ]
+        logins[1:1] = demo_currencies.logins(DEMO_PASSWORD)
         logins += [
             {"username": m.user.username, "password": DEMO_PASSWORD, "role": f"Customer owner, {m.organisation.name}"}
             for m in owners
