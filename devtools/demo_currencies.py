@@ -79,10 +79,28 @@ EXTRA_ORGANISATIONS = len(CANADA)
 EXTRA_STAFF = 1
 
 
-def build(builder, out: Callable[[str], None]) -> None:
+def prepare(builder) -> None:
+    """Before the organisations: rates, the second admin, and the CAD launch, so that Canadian
+    organisations signing up after it went live are billed in CAD (`currency_on`)."""
     admin, second = _staff(builder)
     _rates(builder, admin)
     cad = _cad_launch(builder, admin, second)
+    for lookup_key, price_id in cad.rows.values_list("lookup_key", "stripe_price_id"):
+        plan, interval, _ = lookup_key.split("_")
+        builder.prices[(plan, "month" if interval == "monthly" else "year", "cad")] = price_id
+    builder.currency_of = lambda country, currency, start: currency_on(country, currency, start, builder.end)
+
+
+def currency_on(country: str, currency: str, start: int, end: int) -> str:
+    """The currency an organisation of `country` signing up at `start` got: CAD in Canada once the
+    launch was live (as `countries.currency_for_country` says from then on)."""
+    return "cad" if country == "CA" and start >= end - DAYS_LIVE * DAY else currency
+
+
+def build(builder, out: Callable[[str], None]) -> None:
+    """After the organisations: Canadians around the launch, and the SEK launch awaiting approval."""
+    admin = get_user_model().objects.get(username="finance-admin")
+    cad = Launch.objects.get(currency="cad", status=LaunchStatus.live)
     prices = dict(cad.rows.values_list("lookup_key", "stripe_price_id"))
     pivot = builder.end - DAYS_LIVE * DAY
     for signup in CANADA:

@@ -140,6 +140,7 @@ def _row_view(row, launch: Launch) -> dict:
         "source": format_money(row.source_amount, launch.source_currency),
         "converted": f"{row.converted.quantize(to_decimal(1, launch.currency)):,}",
         "rounded": format_money(row.rounded, launch.currency),
+        "rounded_major": str(to_decimal(row.rounded, launch.currency)),
         "price": format_money(row.amount, launch.currency),
         "override_major": str(to_decimal(row.override_amount, launch.currency))
         if row.override_amount is not None

@@ -31,6 +31,7 @@ class Command(BaseCommand):
         try:
             builder.catalog()
             builder.staff()
+            demo_currencies.prepare(builder)
             builder.organisations()
             demo_currencies.build(builder, out)
         except StripeGatewayError as error:

@@ -149,3 +149,47 @@ def test_a_price_stripe_refuses_fails_the_launch_which_can_be_retried_or_rolled_
     assert jobs.run_here(launch.pk) == LaunchStatus.rolled_back
     assert not any(p["active"] for p in sandbox_prices("jpy"))
     assert not SelfServeOffer.objects.filter(price_id__in=[p["id"] for p in sandbox_prices("jpy")]).exists()
+
+
+def test_a_failed_launch_retried_after_the_catalog_is_fixed_goes_live(
+    catalog, admins, django_capture_on_commit_callbacks
+):
+    launch = approved_launch(admins)
+    start(launch, admins.admin, django_capture_on_commit_callbacks)
+    row = LaunchRow.objects.get(launch=launch, lookup_key="pro_yearly_jpy")
+    product = row.product_id
+    LaunchRow.objects.filter(pk=row.pk).update(product_id="prod_gone")
+    assert jobs.run_here(launch.pk) == LaunchStatus.failed
+    LaunchRow.objects.filter(pk=row.pk).update(product_id=product)  # (the book is frozen; this is the fix)
+    with django_capture_on_commit_callbacks(execute=False):
+        launches.launch_retry(launch=launch, actor=admins.admin)
+    assert jobs.run_here(launch.pk) == LaunchStatus.live
+    row.refresh_from_db()
+    assert row.retry_round == 1 and row.state == RowState.created  # a fresh idempotency key for the new try
+    assert len(sandbox_prices("jpy")) == 4
+
+
+def test_launching_again_after_a_rollback_takes_over_the_archived_prices_lookup_keys(
+    catalog, admins, django_capture_on_commit_callbacks
+):
+    first = approved_launch(admins)
+    start(first, admins.admin, django_capture_on_commit_callbacks)
+    jobs.run_here(first.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        launches.launch_rollback(launch=first, actor=admins.admin, reason="Rounding")
+    jobs.run_here(first.pk)
+
+    second = approved_launch(admins, ending="00")
+    assert set(second.rows.values_list("transfer_lookup_key", flat=True)) == {True}
+    start(second, admins.admin, django_capture_on_commit_callbacks)
+    assert jobs.run_here(second.pk) == LaunchStatus.live
+    prices = sandbox_prices("jpy")
+    active = {p["lookup_key"]: p for p in prices if p["active"]}
+    assert len(prices) == 8 and len(active) == 4
+    assert active["pro_monthly_jpy"]["unit_amount"] == 1300  # the new rule's price holds the key now
+    assert {o.price.lookup_key for o in offers(currency="jpy")} == {
+        "pro_monthly_jpy",
+        "pro_yearly_jpy",
+        "business_monthly_jpy",
+        "business_yearly_jpy",
+    }
