@@ -234,7 +234,7 @@ def launch_rollback(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         services.launch_rollback,
-        "Rolling back: the countries are restored.",
+        "Rolling back: the countries are restored and self-serve no longer offers its prices; Stripe archives them.",
         reason=form.cleaned_data["reason"],
     )
 

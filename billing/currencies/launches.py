@@ -298,8 +298,9 @@ def describe_flag(flag: dict, launch: Launch) -> str:
     if kind == "below_minimum":
         return f"below Stripe's minimum charge of {format_money(flag['minimum'], launch.currency)}"
     if kind == "sibling":
+        gap = Decimal(flag["gap"])
         return (
-            f"{flag['gap']} % from the {flag['currency'].upper()} price "
+            f"{abs(gap)} % {'above' if gap > 0 else 'below'} the {flag['currency'].upper()} price "
             f"({format_money(flag['amount'], flag['currency'])}) at today's rates"
         )
     if kind == "lookup_key_taken":

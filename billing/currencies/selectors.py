@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 from django_countries import countries as country_names
+from djstripe.models import Subscription
 
 from accounts.models import Organisation
 from billing.currencies.countries import ALL_METHODS
@@ -96,21 +97,19 @@ class Audience:
 
 
 def audience(launch: Launch) -> Audience:
+    """Organisations of the launch's countries from before it went live (all, before it does), and
+    the currencies their subscriptions bill in."""
     orgs = Organisation.objects.filter(country__in=launch.countries)
     pivot = launch.went_live_at
     before = orgs.filter(created_at__lt=pivot) if pivot else orgs
-    currencies = sorted(
-        {
-            c
-            for c in before.exclude(stripe_customer_id="")
-            .values_list("stripe_customer__stripe_data__currency", flat=True)
-            .distinct()
-            if c
-        }
+    currencies = (
+        Subscription.objects.filter(customer__organisation__in=before)
+        .values_list("stripe_data__currency", flat=True)
+        .distinct()
     )
     return Audience(
         existing=before.count(),
-        existing_currencies=currencies,
+        existing_currencies=sorted({c for c in currencies if c}),
         since_live=orgs.filter(created_at__gte=pivot).count() if pivot else 0,
     )
 
@@ -197,6 +196,8 @@ def acceptance(launch: Launch, *, now: dt.datetime | None = None) -> Acceptance 
     now = now or timezone.now()
     pivot = launch.went_live_at
     start, end = pivot - WINDOW, min(pivot + WINDOW, now)
+    if launch.rolled_back_at:  # after a rollback new organisations no longer get the currency
+        end = max(pivot, min(end, launch.rolled_back_at))
     facts = (
         PaymentFact.objects.filter(
             country__in=launch.countries,

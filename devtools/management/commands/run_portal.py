@@ -206,7 +206,11 @@ class Command(BaseCommand):
         deadline = time.monotonic() + timeout
         shown = None
         while time.monotonic() < deadline:
-            pending = _json(f"{sandbox_url}/_sandbox/health").get("deliveries_pending", 0)
+            try:
+                pending = _json(f"{sandbox_url}/_sandbox/health").get("deliveries_pending", 0)
+            except OSError:  # a sandbox busy delivering may answer late: ask again
+                time.sleep(1)
+                continue
             waiting = StripeEvent.objects.filter(status__in=[EventStatus.received, EventStatus.processing]).count()
             if not pending and not waiting:
                 self.stdout.write("demo data ready: every Stripe event is in the mirror")

@@ -162,7 +162,7 @@ def test_sibling_prices_more_than_the_tolerance_away_are_flagged(catalog, admins
     row = launch.rows.get(lookup_key="pro_monthly_sek")
     sibling = next(f for f in row.flags if f["kind"] == "sibling")
     assert sibling["currency"] == "eur" and sibling["gap"] == "0.9"
-    assert launches.describe_flag(sibling, launch).endswith("from the EUR price (€8.00) at today's rates")
+    assert launches.describe_flag(sibling, launch) == "0.9 % above the EUR price (€8.00) at today's rates"
 
 
 def test_local_methods_switched_on_by_a_launch_follow_the_country_table():
