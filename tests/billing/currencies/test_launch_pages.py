@@ -222,6 +222,7 @@ def test_the_launch_page_costs_the_same_queries_for_4_or_44_prices(client, admin
     launches.launch_preview(launch=big, actor=admins.admin)
     assert (small.rows.count(), big.rows.count()) == (4, 44)
     login(client, admins.analyst)
+    client.get(reverse("currencies:launches"))  # the session's first request does its own bookkeeping
     counts = []
     for launch in (small, big):
         with CaptureQueriesContext(connection) as queries:
