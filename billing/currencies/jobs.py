@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.audit import audit
 from billing.catalog.models import SelfServeOffer
-from billing.currencies.launches import WORK_TASK
+from billing.currencies.launches import WORK_TASK, kick
 from billing.currencies.models import CountryCurrency, Launch, LaunchRow, LaunchStatus, RowState
 from billing.stripe import mirror, queue
 from billing.stripe.errors import StripeGatewayError, StripeUnavailable
@@ -254,8 +254,6 @@ def run_task(launch_id: int) -> str:
 def resume_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER) -> list[int]:
     """Beat: launches whose tasks died with their worker (no heartbeat, no pause pending, no lease
     alive) get their tasks again. Extra tasks are harmless: they find nothing to claim and stop."""
-    from billing.currencies.launches import kick
-
     now = timezone.now()
     resumed = []
     for launch in Launch.objects.filter(status__in=ACTIVE):

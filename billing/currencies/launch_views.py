@@ -4,7 +4,7 @@ finance admins act (`currency.launch`)."""
 
 from __future__ import annotations
 
-import csv
+import re
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,8 +26,10 @@ from billing.currencies.models import Launch, LaunchStatus
 from billing.currencies.rounding import RoundingRule
 from billing.money import format_money, to_decimal
 from billing.ui.charts import chart
+from billing.ui.csv import stream_csv
 
 PAGE_SIZE = 50
+ANCHOR = re.compile(r"#(row-\d{1,12}|book|next)")
 SHOW = {"all": "All prices", "flagged": "Flagged", "overridden": "Overridden", "failed": "Failed"}
 
 
@@ -167,7 +169,8 @@ def _back(launch: Launch, request: HttpRequest) -> HttpResponse:
     keep = {k: request.POST.get(k) for k in ("show", "page") if request.POST.get(k)}
     if keep:
         url += "?" + "&".join(f"{k}={v}" for k, v in keep.items() if v.isalnum())
-    return redirect(url + (request.POST.get("anchor") or ""))
+    anchor = request.POST.get("anchor") or ""
+    return redirect(url + (anchor if ANCHOR.fullmatch(anchor) else ""))
 
 
 @require_POST
@@ -283,47 +286,35 @@ def launch_import(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(launch, request)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @finance_required(action="export")
 def launch_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The price book as CSV; edit the override and reason columns and import it back."""
     launch = _launch(pk)
-    writer = csv.writer(_Echo())
     header = [
         "lookup_key", "product", "interval", "source_price", f"source_{launch.source_currency}",
         f"converted_{launch.currency}", f"rule_{launch.currency}", "override", "reason", f"price_{launch.currency}",
         "flags", "state", "stripe_price",
     ]  # fmt: skip
-
-    def lines():
-        yield writer.writerow(header)
-        for row in launch.rows.order_by("product_name", "interval", "id").iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    row.lookup_key,
-                    row.product_name,
-                    row.interval if row.interval_count == 1 else f"{row.interval_count} {row.interval}s",
-                    row.source_price_id,
-                    to_decimal(row.source_amount, launch.source_currency),
-                    row.converted,
-                    to_decimal(row.rounded, launch.currency),
-                    to_decimal(row.override_amount, launch.currency) if row.override_amount is not None else "",
-                    row.override_reason,
-                    to_decimal(row.amount, launch.currency),
-                    "; ".join(describe_flag(f, launch) for f in row.flags),
-                    row.state,
-                    row.stripe_price_id,
-                ]
-            )
-
+    rows = (
+        [
+            row.lookup_key,
+            row.product_name,
+            row.interval if row.interval_count == 1 else f"{row.interval_count} {row.interval}s",
+            row.source_price_id,
+            to_decimal(row.source_amount, launch.source_currency),
+            row.converted,
+            to_decimal(row.rounded, launch.currency),
+            to_decimal(row.override_amount, launch.currency) if row.override_amount is not None else "",
+            row.override_reason,
+            to_decimal(row.amount, launch.currency),
+            "; ".join(describe_flag(f, launch) for f in row.flags),
+            row.state,
+            row.stripe_price_id,
+        ]
+        for row in launch.rows.order_by("product_name", "interval", "id").iterator(chunk_size=500)
+    )
     audit(request.user, "currency_launch.export", launch, rows=launch.rows.count())
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="launch-{launch.pk}-{launch.currency}-book.csv"'
-    return response
+    return stream_csv(f"launch-{launch.pk}-{launch.currency}-book", header, rows)
 
 
 # --- acceptance -------------------------------------------------------------------------------------

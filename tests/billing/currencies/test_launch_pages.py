@@ -189,11 +189,29 @@ def test_a_bad_override_and_a_csv_with_bad_lines_change_nothing(client, admins, 
     assert "You changed prices in this book" in response.content.decode()
 
 
+def test_the_page_returns_only_to_its_own_anchors(client, admins, launch):
+    login(client, admins.admin)
+    row = launch.rows.first()
+    page = reverse("currencies:launch", args=[launch.pk]) + "?show=flagged&page=2"
+    for anchor, expected in ((f"#row-{row.pk}", f"#row-{row.pk}"), ("//evil.example", ""), ("#x\r\nSet-Cookie: a", "")):
+        response = client.post(
+            reverse("currencies:launch-override", args=[launch.pk]),
+            {"row": row.pk, "amount": "", "reason": "", "anchor": anchor, "show": "flagged", "page": "2"},
+        )
+        assert response.status_code == 302
+        assert response["Location"] == page + expected
+
+
 def test_the_exported_book_imports_back(client, admins, launch):
     login(client, admins.admin)
     response = client.get(reverse("currencies:launch-export", args=[launch.pk]))
     text = b"".join(response.streaming_content).decode()
-    assert text.splitlines()[0].startswith("lookup_key,product,interval,source_price,source_usd,converted_jpy")
+    assert text.startswith("\ufeff")  # spreadsheets read it as UTF-8; the import takes it back
+    assert (
+        text.splitlines()[0]
+        .lstrip("\ufeff")
+        .startswith("lookup_key,product,interval,source_price,source_usd,converted_jpy")
+    )
     edited = text.replace("pro_monthly_jpy,Pro,month", "pro_monthly_jpy,Pro,month", 1)
     lines = edited.splitlines()
     header = lines[0].split(",")
