@@ -237,6 +237,7 @@ CELERY_TASK_ROUTES = {
     "billing.usage.tasks.send_corrections": {"queue": "stripe"},
     "billing.usage.tasks.reconcile_usage": {"queue": "reports"},
     "billing.usage.tasks.maintain_partitions": {"queue": "reports"},
+    "billing.currencies.tasks.*": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -257,6 +258,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "usage-fair-billing": {"task": "billing.usage.tasks.fair_billing", "schedule": 3600.0},
     "usage-reconcile": {"task": "billing.usage.tasks.reconcile_usage", "schedule": 24 * 3600.0},
     "usage-partitions": {"task": "billing.usage.tasks.maintain_partitions", "schedule": 6 * 3600.0},
+    "resume-currency-launches": {"task": "billing.currencies.tasks.resume_launches", "schedule": 30.0},
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)
@@ -285,6 +287,14 @@ PORTAL_APPROVAL_THRESHOLD = env.money_minor("PORTAL_APPROVAL_THRESHOLD", "1000",
 # --- Risk -----------------------------------------------------------------------------------
 # Who gets the dispute reminders (7, 3 and 1 days before evidence is due); unset: every finance admin.
 PORTAL_RISK_EMAILS = env.csv("PORTAL_RISK_EMAILS", [])
+# --- Currency launches (billing/currencies) ----------------------------------------------------
+# A launch's price book is built only from FX rates at most this many days old.
+PORTAL_FX_MAX_AGE_DAYS = env.integer("PORTAL_FX_MAX_AGE_DAYS", 7, minimum=1)
+# The launch job: prices per Celery task, tasks working at once, the first pause after Stripe stops
+# answering (doubling, at most 10 minutes).
+CURRENCY_LAUNCH_CHUNK_SIZE = env.integer("CURRENCY_LAUNCH_CHUNK_SIZE", 25, minimum=1)
+CURRENCY_LAUNCH_WORKERS = env.integer("CURRENCY_LAUNCH_WORKERS", 2, minimum=1)
+CURRENCY_LAUNCH_PAUSE_SECONDS = env.integer("CURRENCY_LAUNCH_PAUSE_SECONDS", 30, minimum=1)
 
 # --- Stripe ---------------------------------------------------------------------------------
 # Pinned: the gateway, the sandbox, the intake and dj-stripe all use exactly this version.

@@ -79,6 +79,8 @@ class DemoBuilder:
         self.prices: dict[tuple[str, str, str], str] = {}
         # Other capabilities add steps to stories: hook(builder, index, story), after plan_year.
         self.hooks: list[Callable[[DemoBuilder, int, Story], None]] = []
+        # (country, usual currency, sign-up time) -> the currency billed; demo_currencies sets it.
+        self.currency_of: Callable[[str, str, int], str] = lambda country, currency, start: currency
 
     # --- catalog --------------------------------------------------------------------------
     def catalog(self) -> None:
@@ -144,6 +146,7 @@ class DemoBuilder:
         # organisation is still in its trial.
         days_ago = 5 if index % 9 == 4 else int(20 + 345 * (1 - (index / self.count)) ** 1.3)
         start = self.end - days_ago * DAY + self.rng.randint(8, 18) * 3600
+        currency = self.currency_of(country, currency, start)  # a currency launch may have changed it
         with transaction.atomic():
             org, _ = Organisation.objects.get_or_create(
                 slug=slug,

@@ -26,6 +26,7 @@ class Method:
     label: str
     currencies: tuple[str, ...] | None  # None: any currency
     note: str = ""
+    renews_as: str = ""  # a single-use method whose setup saves another type for renewals (iDEAL → SEPA)
 
 
 CARD = Method("card", "Card", None)
@@ -36,6 +37,15 @@ SEPA = Method("sepa_debit", "SEPA Direct Debit", ("eur",), "A mandate you accept
 BACS = Method("bacs_debit", "Bacs Direct Debit", ("gbp",), "A Direct Debit mandate; debits settle in a few days")
 BECS = Method("au_becs_debit", "BECS Direct Debit", ("aud",), "A direct debit request; debits settle in a few days")
 ACSS = Method("acss_debit", "Pre-authorised debit", ("cad",), "A pre-authorised debit agreement")
+# Bank redirects: single-use, so Stripe saves the account they authorise as a SEPA Direct Debit
+# method (`generated_sepa_debit` on the SetupIntent's attempt) that renewals are charged to.
+IDEAL = Method(
+    "ideal", "iDEAL", ("eur",), "Authorise once in your banking app; renewals by SEPA Direct Debit", "sepa_debit"
+)
+BANCONTACT = Method(
+    "bancontact", "Bancontact", ("eur",), "Authorise once with Bancontact; renewals by SEPA Direct Debit", "sepa_debit"
+)
+ALL_METHODS = {m.type: m for m in (CARD, ACH, SEPA, BACS, BECS, ACSS, IDEAL, BANCONTACT)}
 
 # The billing currency a new organisation of each country starts in, unless a launch changed it.
 DEFAULT_CURRENCY = {
@@ -61,6 +71,8 @@ LOCAL_METHODS: dict[str, tuple[Method, ...]] = {
     "AU": (BECS,),
     "CA": (ACSS,),
     **{country: (SEPA,) for country in SEPA_AREA - {"GB"}},
+    "NL": (IDEAL, SEPA),
+    "BE": (BANCONTACT, SEPA),
 }
 
 
@@ -77,8 +89,30 @@ def payment_methods_for(country: str, currency: str) -> list[Method]:
     country, currency = (country or "").upper(), (currency or "").lower()
     methods = [CARD, *LOCAL_METHODS.get(country, ())]
     extra = CountryCurrency.objects.filter(country=country).values_list("payment_methods", flat=True).first()
-    known = {m.type: m for m in (ACH, SEPA, BACS, BECS, ACSS)}
     for kind in extra or ():
-        if kind in known and known[kind] not in methods:
-            methods.append(known[kind])
+        if kind in ALL_METHODS and ALL_METHODS[kind] not in methods:
+            methods.append(ALL_METHODS[kind])
     return [m for m in methods if m.currencies is None or currency in m.currencies]
+
+
+def local_methods_in(country: str, currency: str) -> list[Method]:
+    """The local methods (beyond the card) a launch of `currency` switches on in `country`."""
+    currency = currency.lower()
+    return [m for m in LOCAL_METHODS.get(country.upper(), ()) if m.currencies and currency in m.currencies]
+
+
+def setup_intent_options(method_type: str, currency: str) -> dict | None:
+    """What Stripe needs on a SetupIntent for `method_type` beyond the type itself: a pre-authorised
+    debit names its currency and mandate (a business paying on each renewal)."""
+    if method_type == "acss_debit":
+        return {
+            "acss_debit": {
+                "currency": currency.lower(),
+                "mandate_options": {
+                    "payment_schedule": "interval",
+                    "interval_description": "On each renewal of your subscription",
+                    "transaction_type": "business",
+                },
+            }
+        }
+    return None

@@ -50,3 +50,46 @@ class RateBook:
 
     def missing(self, currencies) -> set[str]:
         return {c for c in {c.lower() for c in currencies} if c != self.quote and c not in self._days}
+
+
+class StaleRate(ValueError):
+    """No rate, or none recent enough, for what a launch needs (the message says which and what to do)."""
+
+
+def max_age_days() -> int:
+    return settings.PORTAL_FX_MAX_AGE_DAYS
+
+
+def fresh_rate(currency: str, *, today: dt.date, quote: str | None = None) -> FxRate | None:
+    """The latest rate of `currency` into `quote` on or before `today`, refused when older than
+    PORTAL_FX_MAX_AGE_DAYS. None for the quote currency itself (its rate is 1)."""
+    quote = (quote or reporting_currency()).lower()
+    currency = currency.lower()
+    if currency == quote:
+        return None
+    rate = FxRate.objects.filter(currency=currency, quote=quote, day__lte=today).order_by("-day").first()
+    if rate is None:
+        raise StaleRate(f"there is no {currency.upper()} rate into {quote.upper()}: add one on the FX page")
+    age = (today - rate.day).days
+    if age > max_age_days():
+        raise StaleRate(
+            f"the latest {currency.upper()} rate is from {rate.day:%Y-%m-%d}, {age} days old; launches use "
+            f"rates at most {max_age_days()} days old: add a current rate on the FX page"
+        )
+    return rate
+
+
+def cross_rate(source: str, target: str, *, today: dt.date) -> tuple[Decimal, dt.date, str]:
+    """How many units of `target` one unit of `source` buys, from fresh rates of both into the
+    reporting currency: (rate rounded to 12 places, the older rate's day, where the rates come from)."""
+    parts, days, rates = [], [], []
+    for code in (source, target):
+        fx = fresh_rate(code, today=today)
+        if fx is None:
+            rates.append(Decimal(1))
+            continue
+        rates.append(fx.rate)
+        days.append(fx.day)
+        parts.append(f"1 {code.upper()} = {fx.rate.normalize()} {fx.quote.upper()} ({fx.source}, {fx.day:%Y-%m-%d})")
+    rate = (rates[0] / rates[1]).quantize(Decimal("1e-12"))
+    return rate, min(days) if days else today, "; ".join(parts)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import can, finance_required
 from billing.currencies import services
-from billing.currencies.fx import reporting_currency
+from billing.currencies.fx import max_age_days, reporting_currency
 from billing.currencies.models import FxRate
 
 
@@ -38,6 +40,8 @@ def fx_rates(request: HttpRequest) -> HttpResponse:
             "history": history,
             "form": RateForm(),
             "can_edit": can(request.user, "fx.edit"),
+            "fresh_since": timezone.now().date() - dt.timedelta(days=max_age_days()),
+            "max_age": max_age_days(),
         },
     )
 

@@ -45,18 +45,28 @@ def customer_create(
     return customer
 
 
-def setup_intent_create(*, organisation: Organisation, method_type: str, request_key: str, actor=None) -> dict:
+def setup_intent_create(
+    *,
+    organisation: Organisation,
+    method_type: str,
+    request_key: str,
+    actor=None,
+    payment_method_options: dict | None = None,
+) -> dict:
     """Start collecting a payment method off-session; the browser confirms it with Stripe.js.
+    `payment_method_options`: what the type needs besides (`countries.setup_intent_options`).
 
     Refused with `PaymentMethodBlocked` (a ValueError whose message the customer may read) when the
     organisation, its customer's email or the person acting is on the block list."""
     if not organisation.stripe_customer_id:
         raise ValueError(f"{organisation.name} has no Stripe customer yet")
     check_setup_allowed(organisation=organisation, actor=actor)
+    params: dict = {"customer": organisation.stripe_customer_id, "usage": "off_session"}
+    params["payment_method_types"] = [method_type]
+    if payment_method_options:
+        params["payment_method_options"] = payment_method_options
     setup = gateway().post(
-        "/v1/setup_intents",
-        {"customer": organisation.stripe_customer_id, "usage": "off_session", "payment_method_types": [method_type]},
-        idempotency_key=key_for("setup_intent.create", organisation, request_key),
+        "/v1/setup_intents", params, idempotency_key=key_for("setup_intent.create", organisation, request_key)
     )
     audit(actor, "setup_intent.create", organisation, setup_intent=setup["id"], method_type=method_type)
     return setup

@@ -9,6 +9,7 @@ import time
 
 from ..core import SandboxError, State, copy_of, make, new_id
 from ..routing import Api, public
+from . import local_methods
 from .risk import close_reviews_of, open_dispute, open_review, settle_warnings_of
 
 # Stripe's test cards (https://docs.stripe.com/testing): number -> (brand, behaviour)
@@ -87,6 +88,7 @@ DECLINES = {
     "insufficient_funds": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
     "highest_risk": ("card_declined", "fraudulent", "Your card was declined."),
     "account_closed": ("payment_method_not_available", "account_closed", "The bank account is closed."),
+    **local_methods.DECLINES,
 }
 
 
@@ -110,6 +112,8 @@ def payment_method_behaviour(pm: dict) -> str:
         return ACH_ACCOUNTS.get(pm.get("_account_number", ""), "ok")
     if pm["type"] == "sepa_debit":
         return SEPA_IBANS.get(pm.get("_iban", ""), "ok")
+    if pm["type"] in local_methods.TYPES:
+        return local_methods.behaviour(pm)
     return "ok"
 
 
@@ -213,9 +217,15 @@ def create_payment_method(state: State, data: dict, now: int) -> dict:
             "last4": iban[-4:],
         }
         pm["_iban"] = iban
+    elif kind in local_methods.TYPES:
+        local_methods.fill(pm, data, billing)
     else:
         raise SandboxError(
-            400, f"Invalid payment method type: {kind!r}. Use card, us_bank_account or sepa_debit.", param="type"
+            400,
+            f"Invalid payment method type: {kind!r}. Use card, us_bank_account, sepa_debit, "
+            + ", ".join(local_methods.TYPES)
+            + ".",
+            param="type",
         )
     return state.add(pm)
 
@@ -241,7 +251,7 @@ def attach_payment_method(api: Api, value: str, customer: dict) -> dict:
 
 
 def mandate_for(state: State, pm: dict, customer_id: str | None, now: int) -> dict | None:
-    if pm["type"] not in ("us_bank_account", "sepa_debit"):
+    if pm["type"] not in ("us_bank_account", "sepa_debit", *local_methods.MANDATED):
         return None
     mandate = make(
         "mandate",
@@ -289,6 +299,11 @@ def create_charge(
                 "routing_number",
                 "funding",
                 "fingerprint",
+                "bsb_number",
+                "institution_number",
+                "transit_number",
+                "bank",
+                "bic",
             )
         },
     }

@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (each registers its routes)
     payment_methods,
     payments,
     radar,
+    setup_attempts,
     setup_intents,
     subscriptions,
     tax_rates,

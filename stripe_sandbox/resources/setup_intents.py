@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from ..core import SandboxError, copy_of, make, new_id
+from ..engine import local_methods
 from ..engine.payments import create_payment_method, mandate_for, resolve_payment_method
 from ..routing import Api, as_bool, check, public, route
 
@@ -34,6 +35,7 @@ def setup_intent_create(api: Api, params: dict) -> dict:
         api.state.get(customer, "customer", param="customer")
     sid = new_id("setup_intent")
     types = params.get("payment_method_types") or ["card"]
+    options = local_methods.check_setup_intent(types, params.get("payment_method_options"))
     seti = make(
         "setup_intent",
         id=sid,
@@ -50,6 +52,7 @@ def setup_intent_create(api: Api, params: dict) -> dict:
         mandate=None,
         last_setup_error=None,
         latest_attempt=None,
+        payment_method_options=options or None,
     )
     api.state.add(seti)
     api.emit("setup_intent.created", seti)
@@ -111,11 +114,14 @@ def setup_intent_confirm(api: Api, params: dict, id: str) -> dict:
                 param="payment_method_types",
             )
         if (
-            pm["type"] in ("us_bank_account", "sepa_debit")
+            pm["type"] in ("us_bank_account", "sepa_debit", *local_methods.TYPES)
             and not params.get("mandate_data")
             and not params.get("client_secret")
         ):
             raise SandboxError(400, "mandate_data is required for this payment method type.", param="mandate_data")
+        generated = None
+        if pm["type"] in local_methods.TYPES:
+            _, generated = local_methods.setup_attempt(api.state, seti, pm, now, create_payment_method, mandate_for)
     except SandboxError as error:
         seti["last_setup_error"] = {**error.error, "setup_intent": None}
         seti["status"] = "requires_payment_method"
@@ -125,9 +131,12 @@ def setup_intent_confirm(api: Api, params: dict, id: str) -> dict:
     seti["payment_method"] = pm["id"]
     seti["status"] = "succeeded"
     seti["last_setup_error"] = None
-    mandate = mandate_for(api.state, pm, seti.get("customer"), now)
-    seti["mandate"] = mandate["id"] if mandate else None
-    if seti.get("customer"):
+    if generated is None:
+        mandate = mandate_for(api.state, pm, seti.get("customer"), now)
+        seti["mandate"] = mandate["id"] if mandate else None
+    if seti.get("customer") and generated is not None:
+        api.emit("payment_method.attached", generated)  # a redirect method saves its SEPA account
+    elif seti.get("customer"):
         pm["customer"] = seti["customer"]
         api.emit("payment_method.attached", pm)
     api.emit("setup_intent.succeeded", seti)

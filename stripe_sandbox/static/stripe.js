@@ -164,5 +164,21 @@
     if (args.redirect === "if_required" || !returnUrl) return result;
     return result.then(function (r) { if (r.setupIntent) window.location.assign(returnUrl + (returnUrl.indexOf("?") < 0 ? "?" : "&") + "setup_intent=" + r.setupIntent.id); return r; });
   };
+  // Local methods (stripe_sandbox/engine/local_methods.py): the account details as plain values in
+  // `payment_method`; iDEAL and Bancontact "redirect" at once and save a SEPA Direct Debit method.
+  function localSetup(kind) {
+    return function (clientSecret, data) {
+      var pm = (data || {}).payment_method || {};
+      if (typeof pm === "string") return this._confirm(clientSecret, {payment_method: pm, mandate_data: {customer_acceptance: {type: "online", online: {ip_address: "127.0.0.1", user_agent: navigator.userAgent}}}});
+      var pmData = {type: kind, billing_details: pm.billing_details || {}};
+      pmData[kind] = pm[kind] || {};
+      return this._confirm(clientSecret, {payment_method_data: pmData,
+        mandate_data: {customer_acceptance: {type: "online", online: {ip_address: "127.0.0.1", user_agent: navigator.userAgent}}}});
+    };
+  }
+  Stripe.prototype.confirmAuBecsDebitSetup = localSetup("au_becs_debit");
+  Stripe.prototype.confirmAcssDebitSetup = localSetup("acss_debit");
+  Stripe.prototype.confirmIdealSetup = localSetup("ideal");
+  Stripe.prototype.confirmBancontactSetup = localSetup("bancontact");
   window.Stripe = Stripe;
 })();

@@ -5,8 +5,10 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import AuditLog, Membership, Organisation, StaffProfile
+from billing.currencies.countries import currency_for_country
+from billing.currencies.models import Launch
 from billing.stripe.gateway import gateway
-from devtools import demo_usage
+from devtools import demo_currencies, demo_usage
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -14,9 +16,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo", verbosity=0)  # the whole demo: 64 organisations, every combination
-    assert Organisation.objects.count() == 64 + demo_usage.ORGANISATIONS  # and the usage-billed teams
+    extra = demo_currencies.EXTRA_ORGANISATIONS  # Canadian sign-ups around the CAD launch
+    assert Organisation.objects.count() == 64 + extra + demo_usage.ORGANISATIONS  # and the usage-billed teams
     assert len({o.country.code for o in Organisation.objects.all()}) == 16
-    assert StaffProfile.objects.count() == 3 and Membership.objects.count() == 64 + demo_usage.MEMBERSHIPS
+    assert StaffProfile.objects.count() == 3 + demo_currencies.EXTRA_STAFF
+    assert Membership.objects.count() == 64 + extra + demo_usage.MEMBERSHIPS
     client = gateway()
     prices = list(client.list_all("/v1/prices"))
     assert {p["currency"] for p in prices} >= {"usd", "eur", "gbp", "jpy", "krw", "kwd"}
@@ -30,7 +34,16 @@ def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox
         for c in client.list_all("/v1/customers")
         for pm in client.list_all(f"/v1/customers/{c['id']}/payment_methods")
     }
-    assert kinds >= {"card", "us_bank_account", "sepa_debit"}
+    assert kinds >= {"card", "us_bank_account", "sepa_debit", "acss_debit"}
+    # Currency launches: CAD for Canada live (pre-authorised debit on), SEK for Sweden awaiting approval.
+    assert Launch.objects.get(currency="cad").status == "live"
+    assert Launch.objects.get(currency="sek").status == "previewed"
+    assert currency_for_country("CA") == "cad"
+    live = Launch.objects.get(currency="cad").went_live_at
+    for org in Organisation.objects.filter(country="CA"):  # existing organisations keep USD, new ones pay CAD
+        own = client.list_all("/v1/subscriptions", customer=org.stripe_customer_id, status="all")
+        billed = {s["currency"] for s in own}
+        assert billed <= {"cad" if org.created_at >= live else "usd"}, org.name
     # History: a year of it, ending today, nothing in the future.
     invoices = list(client.list_all("/v1/invoices"))
     created = [i["created"] for i in invoices]
@@ -41,7 +54,7 @@ def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox
     assert len(months) >= 12
     # The services did the writes, and audited them.
     assert AuditLog.objects.filter(action="subscription.create").count() >= 60
-    assert AuditLog.objects.filter(action="customer.create").count() == 64 + demo_usage.ORGANISATIONS
+    assert AuditLog.objects.filter(action="customer.create").count() == 64 + extra + demo_usage.ORGANISATIONS
     assert (tmp_path / "demo_logins.json").exists()
     # A second run changes nothing: every call carries the same idempotency key.
     call_command("seed_demo", verbosity=0)

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
-from devtools import demo_dunning, demo_usage
+from devtools import demo_currencies, demo_dunning, demo_usage
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 from devtools.demo_risk import RiskDemo
 
@@ -34,9 +34,11 @@ class Command(BaseCommand):
             builder.staff()
             demo_dunning.policies()
             builder.hooks.append(demo_dunning.Episodes())
+            demo_currencies.prepare(builder)
             builder.organisations()
             RiskDemo(out=out).build()
             demo_usage.build(builder)
+            demo_currencies.build(builder, out)
         except StripeGatewayError as error:
             raise CommandError(f"Stripe refused a demo call: {error.message}") from error
         self.write_logins()
@@ -48,6 +50,7 @@ class Command(BaseCommand):
             {"username": f"finance-{r}", "password": DEMO_PASSWORD, "role": f"Finance {r}"}
             for r in ("admin", "analyst", "support")
         ]
+        logins[1:1] = demo_currencies.logins(DEMO_PASSWORD)
         logins += [
             {"username": m.user.username, "password": DEMO_PASSWORD, "role": f"Customer owner, {m.organisation.name}"}
             for m in owners
