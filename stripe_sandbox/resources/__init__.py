@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (each registers its routes)
     payment_methods,
     payments,
     setup_intents,
+    subscription_schedules,
     subscriptions,
     tax_rates,
     test_clocks,

@@ -18,6 +18,7 @@ def payment_method_create(api: Api, params: dict) -> dict:
             "card",
             "us_bank_account",
             "sepa_debit",
+            "bacs_debit",
             "billing_details",
             "metadata",
             "customer",
