@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal",
                 "billing.stripe.context_processors.event_backlog",
+                "billing.selfserve.context_processors.billing_alerts",
             ],
         },
     },
@@ -154,6 +155,12 @@ EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["user"], _email["password"]
 EMAIL_USE_TLS, EMAIL_USE_SSL = _email["use_tls"], _email["use_ssl"]
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Billing portal <billing-portal@localhost>")
+# What customers invoiced on terms (net 30) are told to pay by transfer: the company's receiving account.
+BANK_TRANSFER_INSTRUCTIONS = env.string(
+    "BANK_TRANSFER_INSTRUCTIONS",
+    "Pay by bank transfer to Billing Portal Inc., Example Bank N.A., account 000123456789, routing 110000000 "
+    "(SWIFT EXAMUS33), quoting the invoice number as the reference.",
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

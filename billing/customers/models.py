@@ -15,6 +15,7 @@ from accounts.models import Organisation
 
 class RequestKind(models.TextChoices):
     setup_intent = "setup_intent", "Start adding a payment method"
+    payment_method_add = "payment_method_add", "Save a payment method"
     verify_microdeposits = "verify_microdeposits", "Verify a bank account"
     default_payment_method = "default_payment_method", "Set the default payment method"
     detach_payment_method = "detach_payment_method", "Remove a payment method"

@@ -120,9 +120,7 @@ def test_schedules_refuse_what_stripe_refuses(sb):
             schedule.id, {"phases": [first, {"items": [{"price": price.id}], "iterations": 1}]}
         )
     with pytest.raises(stripe.InvalidRequestError, match="start date of the current phase"):
-        sb.v1.subscription_schedules.update(
-            schedule.id, {"phases": [{**first, "start_date": phase.start_date - 10}]}
-        )
+        sb.v1.subscription_schedules.update(schedule.id, {"phases": [{**first, "start_date": phase.start_date - 10}]})
 
 
 def test_an_upgrade_that_is_not_paid_is_not_made(sb):
