@@ -77,7 +77,10 @@ def setup_start(*, organisation: Organisation, method_type: str, request_id, act
     if not created:
         repeat(row)
         if row.result.get("setup_intent"):
-            return gateway().get(f"/v1/setup_intents/{row.result['setup_intent']}")
+            try:
+                return gateway().get(f"/v1/setup_intents/{row.result['setup_intent']}")
+            except StripeGatewayError as error:
+                raise CustomerRequestError(error.message) from error
     try:
         setup = setup_intent_create(
             organisation=organisation, method_type=method_type, request_key=f"request-{row.pk}", actor=actor
@@ -98,6 +101,8 @@ def setup_intent_for(organisation: Organisation, setup_intent_id: str) -> dict:
         setup = gateway().get(f"/v1/setup_intents/{setup_intent_id}")
     except InvalidRequest as error:
         raise NotYours(setup_intent_id) from error
+    except StripeGatewayError as error:
+        raise CustomerRequestError(error.message) from error
     if setup.get("customer") != organisation.stripe_customer_id:
         raise NotYours(setup_intent_id)
     return setup
@@ -135,8 +140,11 @@ def setup_finish(
             payment_method=PaymentMethod.objects.filter(id=method_id).values_list("stripe_data", flat=True).first(),
         )
     client = gateway()
-    method = client.get(f"/v1/payment_methods/{method_id}")
-    mandate = client.get(f"/v1/mandates/{setup['mandate']}") if setup.get("mandate") else None
+    try:
+        method = client.get(f"/v1/payment_methods/{method_id}")
+        mandate = client.get(f"/v1/mandates/{setup['mandate']}") if setup.get("mandate") else None
+    except StripeGatewayError as error:
+        raise failed(row, error) from error
     with transaction.atomic():
         mirror.apply_object(method)
         if mandate:

@@ -91,7 +91,11 @@ def _setup_intent(membership: Membership, setup_intent_id: str) -> dict:
 @billing_admin_required
 def payment_method_setup(request: HttpRequest, membership: Membership, setup_intent_id: str) -> HttpResponse:
     """Stripe.js mounts its Payment Element for the SetupIntent and confirms it in the browser."""
-    setup = _setup_intent(membership, setup_intent_id)
+    try:
+        setup = _setup_intent(membership, setup_intent_id)
+    except CustomerRequestError as error:
+        messages.error(request, str(error))
+        return redirect("selfserve:payment_methods")
     if setup.get("status") == "succeeded":
         return redirect(f"{reverse('selfserve:payment_method_saved')}?setup_intent={setup['id']}")
     kind = (setup.get("payment_method_types") or ["card"])[0]
@@ -146,7 +150,11 @@ def payment_method_saved(request: HttpRequest, membership: Membership) -> HttpRe
 @billing_admin_required
 def payment_method_verify(request: HttpRequest, membership: Membership, setup_intent_id: str) -> HttpResponse:
     """ACH by micro-deposits: the customer types the code (or the two amounts) from their statement."""
-    setup = _setup_intent(membership, setup_intent_id)
+    try:
+        setup = _setup_intent(membership, setup_intent_id)
+    except CustomerRequestError as error:
+        messages.error(request, str(error))
+        return redirect("selfserve:payment_methods")
     if setup.get("status") == "succeeded":
         messages.info(request, "This bank account is already verified.")
         return redirect("selfserve:payment_methods")
@@ -168,7 +176,10 @@ def payment_method_verify(request: HttpRequest, membership: Membership, setup_in
         except CustomerRequestError as error:
             form.add_error(None, str(error))
             status = 400
-            setup = services.setup_intent_for(membership.organisation, setup["id"])
+            try:
+                setup = services.setup_intent_for(membership.organisation, setup["id"])
+            except CustomerRequestError:
+                pass
         else:
             if outcome.status == "saved":
                 messages.success(request, "Bank account verified and saved.")

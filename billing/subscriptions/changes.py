@@ -139,7 +139,6 @@ def preview(
 ) -> ChangePreview:
     """Ask Stripe what the change would invoice. The only synchronous Stripe call a page makes."""
     change = target(organisation=organisation, subscription=subscription, price_id=price_id, quantity=quantity)
-    at = proration_date or customer_now(organisation.stripe_customer_id)
     data, new = change.data, change.new
     common = {
         "customer_id": organisation.stripe_customer_id,
@@ -150,16 +149,18 @@ def preview(
     }
     period_end = accessors.subscription_period_end(subscription)
     try:
+        at = proration_date or customer_now(organisation.stripe_customer_id)
+        common["proration_date"] = at
         if change.decision.now:
             behaviour = "none" if data.get("status") == "trialing" else "always_invoice"
-            due_now = summarise(preview_invoice(**common, behaviour=behaviour, proration_date=at))
-            next_invoice = summarise(preview_invoice(**common, behaviour="none", proration_date=at))
+            due_now = summarise(preview_invoice(**common, behaviour=behaviour))
+            next_invoice = summarise(preview_invoice(**common, behaviour="none"))
             interval_change = change.current.interval != new.interval
             next_date = due_now.service_end if interval_change else period_end
             if behaviour == "none":
                 due_now = None
             return ChangePreview(change, at, due_now, next_invoice, next_date, None)
-        next_invoice = summarise(preview_invoice(**common, behaviour="none", proration_date=at))
+        next_invoice = summarise(preview_invoice(**common, behaviour="none"))
         return ChangePreview(change, at, None, next_invoice, period_end, period_end)
     except StripeGatewayError as error:
         raise SubscriptionError(f"Stripe could not preview this change: {error.message}") from error
@@ -184,7 +185,10 @@ def apply(
             raise SubscriptionError("That request is not your organisation's.")
         return existing
     change = target(organisation=organisation, subscription=subscription, price_id=price_id, quantity=quantity)
-    now = customer_now(organisation.stripe_customer_id)
+    try:
+        now = customer_now(organisation.stripe_customer_id)
+    except StripeGatewayError as error:
+        raise SubscriptionError(error.message) from error
     period_start = accessors.subscription_period_start(subscription)
     if not (now - PREVIEW_TTL_SECONDS <= int(proration_date) <= now + 60) or (
         period_start and int(proration_date) < period_start.timestamp()

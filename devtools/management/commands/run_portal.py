@@ -185,7 +185,9 @@ class Command(BaseCommand):
         if settings.STRIPE_USES_SANDBOX:
             webhook_endpoint_register(url=f"{base_url}/stripe/webhook/")
             if seed:
-                call_command("seed_demo", if_empty=True, organisations=organisations, stdout=self.stdout)
+                call_command(
+                    "seed_demo", if_empty=True, organisations=organisations, base_url=base_url, stdout=self.stdout
+                )
             self.wait_until_caught_up(settings.STRIPE_API_BASE)
         self.stdout.write(self.style.SUCCESS(f"\nBilling portal: {base_url}/"))
         logins_file = var / "demo_logins.json"
