@@ -169,7 +169,7 @@ def invoice_action_request(
             reason=reason,
             amount=amount,
             currency=currency,
-            action=action.pk,
+            invoice_action=action.pk,
             awaiting_approval=action.status == ActionStatus.awaiting_approval,
         )
     if action.status == ActionStatus.queued:
@@ -193,7 +193,7 @@ def invoice_action_decide(*, action: InvoiceAction, actor, approve: bool, note: 
             f"invoice.{action.kind}.{'approve' if approve else 'reject'}",
             object_type="djstripe.invoice",
             object_id=action.invoice_id,
-            action=action.pk,
+            invoice_action=action.pk,
             note=note[:1000],
         )
     return invoice_action_execute(action_id=action.pk) if approve else action
@@ -234,7 +234,7 @@ def invoice_action_execute(*, action_id: int) -> InvoiceAction:
             f"invoice.{action.kind}.failed",
             object_type="djstripe.invoice",
             object_id=action.invoice_id,
-            action=action.pk,
+            invoice_action=action.pk,
             error=action.error,
             idempotency_key=key,
         )
@@ -251,7 +251,7 @@ def invoice_action_execute(*, action_id: int) -> InvoiceAction:
             object_id=action.invoice_id,
             organisation=_organisation_of_customer(action.customer_id),
             reason=action.reason,
-            action=action.pk,
+            invoice_action=action.pk,
             before={"status": before.get("status"), "amount_remaining": before.get("amount_remaining")},
             after={"status": invoice.get("status"), "amount_remaining": invoice.get("amount_remaining")},
             idempotency_key=key,
