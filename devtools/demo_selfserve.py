@@ -24,6 +24,7 @@ from djstripe.models import Price, Subscription
 from accounts.members import invitation_create
 from accounts.models import Invitation, MemberRole, Membership, Organisation
 from billing.customers.details import tax_id_add
+from billing.customers.models import CustomerRequest
 from billing.customers.payment_methods import setup_finish, setup_start
 from billing.customers.requests import CustomerRequestError
 from billing.stripe import mirror
@@ -64,7 +65,13 @@ class SelfServeDemo:
         return self.logins
 
     # --- helpers ----------------------------------------------------------------------------------
-    def pick(self, candidates, test) -> tuple[Organisation, dict] | None:
+    def pick(self, candidates, test, *, done: Callable[[Organisation], bool]) -> tuple[Organisation, dict] | None:
+        """The organisation a story happened to on an earlier run (`done`), else the first that fits."""
+        for org, subs in candidates:
+            if org.pk not in self.used and done(org):
+                self.used.add(org.pk)
+                self.refresh(org, subs[0])
+                return org, subs[0]
         for org, subs in candidates:
             if org.pk in self.used:
                 continue
@@ -74,6 +81,10 @@ class SelfServeDemo:
                     self.refresh(org, sub)
                     return org, sub
         return None
+
+    @staticmethod
+    def started(org: Organisation, kind: str) -> bool:
+        return CustomerRequest.objects.filter(request_id=key(org.slug, "setup", kind)).exists()
 
     def refresh(self, org: Organisation, sub: dict) -> None:
         """What the events will bring anyway, now: the customer and the subscription as Stripe has them."""
@@ -130,7 +141,11 @@ class SelfServeDemo:
                 and not sub.get("schedule")
             )
 
-        picked = self.pick(candidates, business_monthly)
+        picked = self.pick(
+            candidates,
+            business_monthly,
+            done=lambda org: SubscriptionChange.objects.filter(request_id=key(org.slug, "downgrade")).exists(),
+        )
         if picked is None:
             return
         org, sub = picked
@@ -164,7 +179,7 @@ class SelfServeDemo:
                 and self.client.get(f"/v1/payment_methods/{method}")["type"] == "card"
             )
 
-        picked = self.pick(candidates, card_paid)
+        picked = self.pick(candidates, card_paid, done=lambda org: self.started(org, "us_bank_account"))
         if picked is None:
             return
         org, sub = picked
@@ -182,7 +197,11 @@ class SelfServeDemo:
         self.invite(org)
 
     def bank_debit(self, candidates, country: str, kind: str) -> None:
-        picked = self.pick(candidates, lambda org, sub: org.country.code == country and not sub["cancel_at_period_end"])
+        picked = self.pick(
+            candidates,
+            lambda org, sub: org.country.code == country and not sub["cancel_at_period_end"],
+            done=lambda org: self.started(org, kind),
+        )
         if picked is None:
             return
         org, sub = picked

@@ -45,6 +45,13 @@ MANDATE_TEXT = {
     ),
 }
 COMPANY = "Billing Portal Inc."
+# Shown on the sandbox only: Stripe's test values the stand-in accepts.
+TEST_VALUES = {
+    "card": "Sandbox: 4242 4242 4242 4242 is accepted, 4000 0000 0000 0002 is declined; any future expiry and CVC.",
+    "us_bank_account": "Sandbox: routing 110000000, account 000123456789; with micro-deposits the code is SM11AA.",
+    "sepa_debit": "Sandbox: IBAN DE89 3704 0044 0532 0130 00 (DE62 3704 0044 0532 0130 01 accepts, then fails to pay).",
+    "bacs_debit": "Sandbox: sort code 10-88-00, account 00012345 (90012345 accepts, then fails to pay).",
+}
 
 
 @billing_admin_required
@@ -106,6 +113,7 @@ def payment_method_setup(request: HttpRequest, membership: Membership, setup_int
         "setup": setup,
         "kind": kind,
         "label": next((m.label for m in services.methods_offered(organisation) if m.type == kind), kind),
+        "test_values": TEST_VALUES.get(kind) if settings.STRIPE_USES_SANDBOX else None,
         "mandate_text": MANDATE_TEXT.get(kind, "").format(company=COMPANY),
         "STRIPE_JS_URL": settings.STRIPE_JS_URL,
         "STRIPE_PUBLISHABLE_KEY": settings.STRIPE_PUBLISHABLE_KEY,
