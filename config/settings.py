@@ -126,6 +126,8 @@ if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
             "sessions",
             "djmoney",
             "taxes",
+            "billing_customers",  # their migrations name accounts' migrations
+            "billing_subscriptions",
         )
     }
 

@@ -84,7 +84,6 @@ def invoice_pay(request: HttpRequest, membership: Membership, invoice_id: str) -
         "methods": methods,
         "chosen": request.POST.get("payment_method") or data.get("default_payment_method") or customer_default,
         "error": error,
-        "request_id": uuid.uuid4(),
         "bank_transfer": settings.BANK_TRANSFER_INSTRUCTIONS,
     }
     return render(request, "selfserve/invoice_pay.html", context, status=status)
@@ -127,7 +126,6 @@ def _details(request, membership, context, *, form=None, tax_form=None, status=2
         form=form or BillingDetailsForm.from_customer(context["customer"]),
         tax_form=tax_form or TaxIdForm(country=organisation.country.code),
         tax_labels={code: t.label for code, t in TYPES.items()},
-        request_id=uuid.uuid4(),
     )
     return render(request, "selfserve/details.html", context, status=status)
 

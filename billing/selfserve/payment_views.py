@@ -7,8 +7,6 @@ Stripe.js is Stripe's own (`js.stripe.com/v3`) with real keys and the sandbox's 
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -57,7 +55,7 @@ TEST_VALUES = {
 @billing_admin_required
 def payment_methods(request: HttpRequest, membership: Membership) -> HttpResponse:
     context = selectors.payment_methods_page(organisation=membership.organisation)
-    context.update(organisation=membership.organisation, membership=membership, request_id=uuid.uuid4())
+    context.update(organisation=membership.organisation, membership=membership)
     return render(request, "selfserve/payment_methods.html", context)
 
 
@@ -83,7 +81,6 @@ def payment_method_add(request: HttpRequest, membership: Membership) -> HttpResp
         "membership": membership,
         "offered": offered,
         "currency": services.billing_currency(organisation),
-        "request_id": uuid.uuid4(),
     }
     return render(request, "selfserve/payment_method_add.html", context)
 
@@ -209,7 +206,6 @@ def payment_method_verify(request: HttpRequest, membership: Membership, setup_in
         "form": form,
         "microdeposit_type": action.get("microdeposit_type") or "descriptor_code",
         "arrival_date": action.get("arrival_date"),
-        "request_id": uuid.uuid4(),
     }
     return render(request, "selfserve/payment_method_verify.html", context, status=status)
 

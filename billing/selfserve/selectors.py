@@ -67,6 +67,13 @@ class PlanRow:
     def invoiced(self) -> bool:
         return self.data.get("collection_method") == "send_invoice"
 
+    @property
+    def sales_managed(self) -> bool:
+        """Enterprise agreements and invoiced plans change through the sales team, not here."""
+        return self.invoiced or self.subscription_enterprise
+
+    subscription_enterprise: bool = False
+
 
 def plan_page(*, organisation: Organisation) -> dict:
     """Every subscription with its plan, what is scheduled, what it is charged to, and the plans on offer."""
@@ -106,6 +113,7 @@ def plan_page(*, organisation: Organisation) -> dict:
                 payment_method=methods.get(own or default or ""),
                 own_payment_method=own,
                 offers=by_currency[currency],
+                subscription_enterprise=organisation.is_enterprise,
             )
         )
     return {

@@ -50,7 +50,7 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
 @billing_admin_required
 def plan(request: HttpRequest, membership: Membership) -> HttpResponse:
     context = selectors.plan_page(organisation=membership.organisation)
-    context.update(organisation=membership.organisation, membership=membership, policy=POLICY, request_id=uuid.uuid4())
+    context.update(organisation=membership.organisation, membership=membership, policy=POLICY)
     return render(request, "selfserve/plan.html", context)
 
 
@@ -93,10 +93,11 @@ def change_preview(request: HttpRequest, membership: Membership, subscription_id
                 "q": preview.target.new.quantity,
                 "t": preview.proration_date,
                 "a": preview.amount,
+                "f": [preview.target.current.price_id, preview.target.current.quantity],
             },
             salt=PREVIEW_SALT,
         )
-        context.update(preview=preview, token=token, request_id=uuid.uuid4())
+        context.update(preview=preview, token=token)
     if fragment:
         return render(request, "selfserve/_preview.html", context, status=status)
     plan_context = selectors.plan_page(organisation=membership.organisation)
@@ -122,6 +123,13 @@ def change_confirm(request: HttpRequest, membership: Membership, subscription_id
     if signed.get("s") != subscription.id or rid is None:
         messages.error(request, "That preview is for another subscription. Choose the plan again.")
         return redirect("selfserve:plan")
+    item = ((subscription.stripe_data.get("items") or {}).get("data") or [{}])[0]
+    if (
+        signed.get("f") != [(item.get("price") or {}).get("id"), item.get("quantity")]
+        and not SubscriptionChange.objects.filter(request_id=rid).exists()
+    ):
+        messages.warning(request, "Your plan changed since this preview: here is a fresh one.")
+        return redirect(f"{again}?price={signed['p']}&quantity={signed['q']}")
     try:
         row = changes.apply(
             organisation=membership.organisation,
@@ -207,7 +215,6 @@ def cancel(request: HttpRequest, membership: Membership, subscription_id: str) -
         "organisation": membership.organisation,
         "membership": membership,
         "row": row,
-        "request_id": uuid.uuid4(),
     }
     return render(request, "selfserve/cancel.html", context)
 

@@ -84,6 +84,10 @@ def target(*, organisation: Organisation, subscription: Subscription, price_id: 
         raise SubscriptionError("This subscription has an unpaid invoice: pay it first, then change the plan.")
     if status not in ("active", "trialing"):
         raise SubscriptionError(f"This subscription is {status}: it cannot be changed.")
+    if organisation.is_enterprise or data.get("collection_method") == "send_invoice":
+        raise SubscriptionError(
+            "Your plan is on an agreement with our sales team: ask your account manager to change it."
+        )
     if data.get("cancel_at_period_end"):
         raise SubscriptionError("This subscription is set to end: resume it first, then change the plan.")
     items = (data.get("items") or {}).get("data") or []

@@ -143,3 +143,28 @@ def test_plan_page_queries_do_not_grow_with_subscriptions(client, shop, django_a
         world.subscribe(org, prices[("business", "year")], 2 + n)
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert client.get(reverse("selfserve:plan")).content.decode().count("Change plan, seats") == 4
+
+
+def test_a_preview_of_a_plan_that_changed_since_is_shown_again(client, shop, stripe_calls):
+    prices, org = shop
+    client.force_login(org.owner)
+    stale = confirm_form(preview(client, org, prices[("business", "month")], 4).content)
+    first = confirm_form(preview(client, org, prices[("pro", "month")], 6).content)
+    client.post(reverse("selfserve:change_confirm", args=[org.subscription_id]), first)  # 4 → 6 seats, now
+    response = client.post(reverse("selfserve:change_confirm", args=[org.subscription_id]), stale, follow=True)
+    page = re.sub(r"\s+", " ", response.content.decode())
+    assert "Your plan changed since this preview" in page and "Pro monthly × 6 → Business+ monthly × 4" in page
+    assert SubscriptionChange.objects.count() == 1
+
+
+def test_plans_on_an_agreement_with_sales_are_not_changed_here(client, sandbox, stripe_calls):
+    prices = world.catalog("usd").prices
+    org = world.organisation("usd", card=None, clock=False, owner_username="grid-owner")
+    world.subscribe(org, prices[("business", "year")], 300, send_invoice_days=30)
+    client.force_login(org.owner)
+    plan = client.get(reverse("selfserve:plan")).content.decode()
+    assert (
+        "agreement with our sales team" in plan and "Change plan, seats" not in plan and "Cancel this plan" not in plan
+    )
+    refused = preview(client, org, prices[("business", "year")], 301)
+    assert refused.status_code == 400 and "account manager" in refused.content.decode()
