@@ -135,7 +135,7 @@ def payment_method_saved(request: HttpRequest, membership: Membership) -> HttpRe
         outcome = services.setup_finish(
             organisation=membership.organisation,
             setup_intent_id=setup_intent_id,
-            make_default=params.get("make_default") == "on",
+            make_default=request.method == "POST" and params.get("make_default") == "on",
             actor=request.user,
         )
     except services.NotYours:

@@ -142,7 +142,7 @@ def test_annual_to_monthly_at_the_end_of_the_year(sandbox, currency):
     assert newest_invoice(org)["amount_due"] == preview.next_invoice.amount_due
 
 
-@pytest.mark.parametrize("currency", ["usd", "kwd"])
+@pytest.mark.parametrize("currency", CURRENCIES)
 def test_cancel_at_period_end_and_resume(sandbox, currency):
     w = world.catalog(currency)
     org = world.organisation(currency)
