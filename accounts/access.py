@@ -93,3 +93,29 @@ def customer_required(view):
         return view(request, membership, *args, **kwargs)
 
     return wrapper
+
+
+def billing_admin_required(view):
+    """An owner or billing admin of a customer organisation (plain members see the plan only)."""
+
+    @customer_required
+    @wraps(view)
+    def wrapper(request, membership, *args, **kwargs):
+        if not membership.can_manage_billing:
+            raise PermissionDenied("Only your organisation's owners and billing admins manage billing")
+        return view(request, membership, *args, **kwargs)
+
+    return wrapper
+
+
+def owner_required(view):
+    """An owner of a customer organisation."""
+
+    @customer_required
+    @wraps(view)
+    def wrapper(request, membership, *args, **kwargs):
+        if membership.role != "owner":
+            raise PermissionDenied("Only your organisation's owners can do this")
+        return view(request, membership, *args, **kwargs)
+
+    return wrapper

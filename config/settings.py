@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.portal",
                 "billing.stripe.context_processors.event_backlog",
+                "billing.selfserve.context_processors.billing_alerts",
             ],
         },
     },
@@ -132,6 +133,8 @@ if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
             "billing_risk",
             "billing_dunning",
             "billing_usage",  # its events table is partitioned after syncdb (billing/usage/schema.py)
+            "billing_customers",  # their migrations name accounts' migrations
+            "billing_subscriptions",
         )
     }
 
@@ -163,6 +166,12 @@ if "file_path" in _email:
     EMAIL_FILE_PATH = _email["file_path"]
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Billing portal <billing-portal@localhost>")
+# What customers invoiced on terms (net 30) are told to pay by transfer: the company's receiving account.
+BANK_TRANSFER_INSTRUCTIONS = env.string(
+    "BANK_TRANSFER_INSTRUCTIONS",
+    "Pay by bank transfer to Billing Portal Inc., Example Bank N.A., account 000123456789, routing 110000000 "
+    "(SWIFT EXAMUS33), quoting the invoice number as the reference.",
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

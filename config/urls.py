@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import member_views
 from accounts import views as account_views
 from billing.stripe import views as stripe_views
 
@@ -35,6 +36,7 @@ urlpatterns = [
     path("billing/usage/", include("billing.usage.customer_urls")),
     path("billing/", include("billing.selfserve.urls")),
     path("risk/", include("billing.risk.urls")),
+    path("invitations/<str:token>/", member_views.accept, name="invitation_accept"),
     path("admin/", admin.site.urls),
 ]
 

@@ -14,6 +14,7 @@ from .core import SandboxError, copy_of
 from .engine.invoicing import DOCUMENT_TOKEN
 from .engine.risk import open_dispute, open_early_fraud_warning, open_review, resolve_dispute
 from .fixtures import past_due_invoices
+from .resources.customers import set_verification
 from .routing import public
 from .wire import error_response
 
@@ -125,6 +126,18 @@ def add_control_routes(app: web.Application, sandbox) -> None:
                 return error_response(error, "req_control")
         return web.json_response(result)
 
+    async def tax_id_verification(request):
+        body = await read_json(request)
+        status = body.get("status")
+        if status not in ("pending", "verified", "unverified", "unavailable"):
+            return web.json_response(
+                {"error": {"message": "status: pending, verified, unverified or unavailable"}}, status=400
+            )
+        result = set_verification(sandbox.api, request.match_info["id"], status)
+        if result is None:
+            return error_response(SandboxError(404, "No such tax id", code="resource_missing"), "req_control")
+        return web.json_response(public(copy_of(result)))
+
     def invoice_for(request) -> dict:
         """The invoice of a hosted page or PDF URL: its id and its secret token must both match, else 404."""
         invoice = state.objects.get(request.match_info["id"])
@@ -174,6 +187,7 @@ def add_control_routes(app: web.Application, sandbox) -> None:
     app.router.add_post("/_sandbox/charges/{id}/early_fraud_warning", early_fraud_warning)
     app.router.add_post("/_sandbox/disputes/{id}/resolve", resolve)
     app.router.add_post("/_sandbox/fixtures/past_due_invoices", fixtures)
+    app.router.add_post("/_sandbox/tax_ids/{id}/verification", tax_id_verification)
     app.router.add_get("/_sandbox/invoices/{id}/{token}", invoice_page)  # engine.invoicing.document_path
     app.router.add_get("/_sandbox/invoices/{id}/{token}/pdf", invoice_pdf)
     app.router.add_get("/v3/stripe.js", stripe_js)

@@ -29,6 +29,7 @@ PREFIXES = {
     "setup_intent": "seti",
     "subscription": "sub",
     "subscription_item": "si",
+    "subscription_schedule": "sub_sched",
     "invoice": "in",
     "line_item": "il",
     "invoiceitem": "ii",

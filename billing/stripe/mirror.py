@@ -52,6 +52,8 @@ RETRIEVE_PATHS = {
     "product": "/v1/products/{id}",
     "price": "/v1/prices/{id}",
     "subscription": "/v1/subscriptions/{id}",
+    "subscription_schedule": "/v1/subscription_schedules/{id}",
+    "tax_id": "/v1/tax_ids/{id}",
     "invoice": "/v1/invoices/{id}",
     "invoiceitem": "/v1/invoiceitems/{id}",
     "payment_intent": "/v1/payment_intents/{id}",

@@ -33,6 +33,7 @@ LISTINGS = [
     Listing("payment_method", "/v1/customers/{customer}/payment_methods", per_customer=True),
     Listing("tax_id", "/v1/customers/{customer}/tax_ids", per_customer=True),
     Listing("subscription", "/v1/subscriptions", (("status", "all"),)),
+    Listing("subscription_schedule", "/v1/subscription_schedules"),
     Listing("invoice", "/v1/invoices"),
     Listing("invoiceitem", "/v1/invoiceitems"),
     Listing("payment_intent", "/v1/payment_intents"),

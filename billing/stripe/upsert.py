@@ -31,6 +31,7 @@ OBJECT_MODELS: dict[str, type[models.Model]] = {
     "price": dj.Price,
     "subscription": dj.Subscription,
     "subscription_item": dj.SubscriptionItem,
+    "subscription_schedule": dj.SubscriptionSchedule,
     "invoice": dj.Invoice,
     "line_item": dj.LineItem,
     "invoiceitem": dj.InvoiceItem,

@@ -3,14 +3,18 @@ through to the mirror in the same request, and audited."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from djstripe.models import PaymentMethod
 
 from accounts.audit import audit
 from accounts.models import Organisation
 from billing.stripe import mirror
-from billing.stripe.errors import InvalidRequest
+from billing.stripe.errors import InvalidRequest, StripeGatewayError
 from billing.stripe.gateway import gateway
 from billing.stripe.idempotency import key_for
+from billing.subscriptions import schedules
+from billing.subscriptions.models import ChangeKind, ChangeStatus, SubscriptionChange
 
 
 class SubscriptionError(Exception):
@@ -98,3 +102,133 @@ def subscription_cancel(*, organisation: Organisation, subscription_id: str, at_
             at_period_end=at_period_end,
         )
     return subscription
+
+
+def _change_row(*, organisation: Organisation, subscription_id: str, kind: str, request_id, actor, **fields):
+    """The request's row, or the first one's when the same form is submitted again (then `False`)."""
+    existing = SubscriptionChange.objects.filter(request_id=request_id).first()
+    if existing is not None:
+        if existing.organisation_id != organisation.pk:
+            raise SubscriptionError("That request is not your organisation's.")
+        return existing, False
+    try:
+        with transaction.atomic():
+            row = SubscriptionChange.objects.create(
+                request_id=request_id,
+                organisation=organisation,
+                subscription_id=subscription_id,
+                kind=kind,
+                requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+                **fields,
+            )
+    except IntegrityError:
+        return SubscriptionChange.objects.get(request_id=request_id), False
+    return row, True
+
+
+def _send_change(row, path: str, params: dict, action: str, actor, **audit_data):
+    """Send one subscription update for `row`; written through and audited, or the row keeps Stripe's refusal."""
+    try:
+        subscription = gateway().post(path, params, idempotency_key=key_for(action, row))
+    except StripeGatewayError as error:
+        row.status, row.error, row.done_at = ChangeStatus.failed, error.message[:2000], timezone.now()
+        row.save(update_fields=["status", "error", "done_at"])
+        audit(
+            actor,
+            f"{action}.failed",
+            object_type="djstripe.subscription",
+            object_id=row.subscription_id,
+            organisation=row.organisation,
+            change=row.pk,
+            error=row.error,
+        )
+        raise SubscriptionError(error.message) from error
+    with transaction.atomic():
+        mirror.apply_object(subscription)
+        row.status, row.done_at = ChangeStatus.applied, timezone.now()
+        row.save(update_fields=["status", "done_at"])
+        audit(
+            actor,
+            action,
+            object_type="djstripe.subscription",
+            object_id=row.subscription_id,
+            organisation=row.organisation,
+            change=row.pk,
+            **audit_data,
+        )
+    return row
+
+
+def subscription_set_cancel_at_period_end(
+    *, organisation: Organisation, subscription, cancel: bool, request_id, actor=None
+):
+    """Cancel at the end of the paid period (access until then), or take that back (resume).
+    A change scheduled for the renewal is dropped first: a subscription that ends does not renew."""
+    data = subscription.stripe_data
+    if data.get("customer") != organisation.stripe_customer_id:
+        raise SubscriptionError("That subscription is not your organisation's.")
+    if data.get("status") not in ("active", "trialing", "past_due"):
+        raise SubscriptionError(
+            f"This subscription is {data.get('status')}: there is nothing to {'cancel' if cancel else 'resume'}."
+        )
+    kind = ChangeKind.cancel if cancel else ChangeKind.resume
+    row, created = _change_row(
+        organisation=organisation, subscription_id=subscription.id, kind=kind, request_id=request_id, actor=actor
+    )
+    if not created:
+        return row
+    if bool(data.get("cancel_at_period_end")) == cancel:
+        row.status, row.done_at = ChangeStatus.applied, timezone.now()
+        row.save(update_fields=["status", "done_at"])
+        return row  # already so: nothing to send
+    pending = schedules.pending_changes([subscription]).get(subscription.id) if cancel else None
+    if pending is not None:
+        try:
+            schedules.release(pending.schedule_id, key=key_for("subscription_schedule.release", row))
+        except StripeGatewayError as error:
+            raise SubscriptionError(error.message) from error
+        SubscriptionChange.objects.filter(schedule_id=pending.schedule_id, status=ChangeStatus.scheduled).update(
+            status=ChangeStatus.canceled
+        )
+    action = "subscription.cancel_at_period_end" if cancel else "subscription.resume"
+    return _send_change(
+        row,
+        f"/v1/subscriptions/{subscription.id}",
+        {"cancel_at_period_end": "true" if cancel else "false"},
+        action,
+        actor,
+        dropped_scheduled_change=pending.schedule_id if pending else None,
+    )
+
+
+def subscription_set_payment_method(
+    *, organisation: Organisation, subscription, payment_method_id: str, request_id, actor=None
+):
+    """Charge this subscription to one of the organisation's payment methods ("" : the customer's default)."""
+    if subscription.stripe_data.get("customer") != organisation.stripe_customer_id:
+        raise SubscriptionError("That subscription is not your organisation's.")
+    if subscription.stripe_data.get("status") in ("canceled", "incomplete_expired"):
+        raise SubscriptionError("This subscription has ended.")
+    if (
+        payment_method_id
+        and not PaymentMethod.mirror.for_customer(organisation.stripe_customer_id).filter(id=payment_method_id).exists()
+    ):
+        raise SubscriptionError("That payment method is not one of your organisation's.")
+    row, created = _change_row(
+        organisation=organisation,
+        subscription_id=subscription.id,
+        kind=ChangeKind.payment_method,
+        request_id=request_id,
+        actor=actor,
+        payment_method_id=payment_method_id,
+    )
+    if not created:
+        return row
+    return _send_change(
+        row,
+        f"/v1/subscriptions/{subscription.id}",
+        {"default_payment_method": payment_method_id},
+        "subscription.payment_method",
+        actor,
+        payment_method=payment_method_id or "customer default",
+    )

@@ -39,9 +39,15 @@ def invoice_subscription(invoice: dict) -> str | None:
 
 
 def attempt_invoice_payment(
-    api: Api, invoice: dict, *, payment_method: str | None = None, raise_on_decline: bool = False
+    api: Api,
+    invoice: dict,
+    *,
+    payment_method: str | None = None,
+    raise_on_decline: bool = False,
+    mark_past_due: bool = True,
 ) -> bool:
-    """Try to collect an open invoice. Declines leave it open with attempt_count raised, as Stripe does."""
+    """Try to collect an open invoice. Declines leave it open with attempt_count raised, as Stripe does.
+    `mark_past_due=False`: a decline leaves the subscription's status alone (its change is undone)."""
     now = api.state.now(invoice["customer"])
     if invoice["amount_remaining"] <= 0:
         mark_paid(api, invoice, now, None)
@@ -50,7 +56,7 @@ def attempt_invoice_payment(
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
     if pm is None:
-        payment_failed(api, invoice, now)
+        payment_failed(api, invoice, now, mark_past_due=mark_past_due)
         if raise_on_decline:
             raise SandboxError(
                 400,
@@ -88,7 +94,7 @@ def attempt_invoice_payment(
     if behaviour == "processing":
         invoice["next_payment_attempt"] = None  # nothing is retried while a debit is on its way
         return False
-    payment_failed(api, invoice, now)
+    payment_failed(api, invoice, now, mark_past_due=mark_past_due)
     if raise_on_decline:
         raise card_error(behaviour, charge=charge["id"], payment_intent=public(copy_of(intent)))
     return False
@@ -109,11 +115,11 @@ def mark_paid(api: Api, invoice: dict, now: int, pm: dict | None) -> None:
         set_status(api, sub, "active")
 
 
-def payment_failed(api: Api, invoice: dict, now: int) -> None:
+def payment_failed(api: Api, invoice: dict, now: int, *, mark_past_due: bool = True) -> None:
     invoice["next_payment_attempt"] = next_retry(invoice, now)
     api.emit("invoice.payment_failed", invoice, {"attempt_count": invoice["attempt_count"] - 1})
     sub = api.state.objects.get(invoice_subscription(invoice) or "")
-    if sub:
+    if sub and mark_past_due:
         if invoice["billing_reason"] == "subscription_create" and sub["status"] == "incomplete":
             return
         if sub["status"] in ("active", "trialing"):

@@ -10,6 +10,7 @@ from .collection import attempt_invoice_payment, settle_charge
 from .debits import SETTLE_AT, pending_settlements
 from .invoicing import finalize_invoice, new_invoice, period_lines
 from .periods import current_period, day_label, period_end
+from .schedules import live_schedule, next_phase_items, release
 
 
 def subscription_item(api: Api, sub_id: str, spec: dict, start: int, end: int) -> dict:
@@ -132,6 +133,7 @@ def invoice_subscription_now(
     usage_from: int | None,
     raise_on_decline: bool = False,
     trial: bool = False,
+    mark_past_due: bool = True,
 ) -> dict:
     invoice = new_invoice(
         api,
@@ -149,7 +151,7 @@ def invoice_subscription_now(
     finalize_invoice(api, invoice)
     sub["latest_invoice"] = invoice["id"]
     if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
-        attempt_invoice_payment(api, invoice, raise_on_decline=raise_on_decline)
+        attempt_invoice_payment(api, invoice, raise_on_decline=raise_on_decline, mark_past_due=mark_past_due)
     elif invoice["status"] == "open":
         api.emit("invoice.sent", invoice)
     return invoice
@@ -208,8 +210,10 @@ def advance_subscription(api: Api, sub: dict, to: int) -> None:
             sub.update(status="canceled", ended_at=end)
             api.emit("customer.subscription.deleted", sub, previous)
             return
-        new_end = period_end(end, sub["items"]["data"][0]["price"]["recurring"])
         previous = {"items": copy_of(sub["items"])}
+        if not cross_schedule_boundary(api, sub, end):
+            return
+        new_end = period_end(end, sub["items"]["data"][0]["price"]["recurring"])
         for item in sub["items"]["data"]:
             item["current_period_start"], item["current_period_end"] = end, new_end
         api.emit("customer.subscription.updated", sub, previous)
@@ -264,3 +268,32 @@ def advance_clock(api: Api, clock: dict, to: int) -> None:
             attempt_invoice_payment(api, obj)
         else:
             settle_charge(api, obj)
+
+
+def cross_schedule_boundary(api: Api, sub: dict, at: int) -> bool:
+    """At a period boundary `at`: a schedule that ends there releases (or cancels) its subscription,
+    a phase that starts there becomes the subscription's items. False when the subscription ended."""
+    schedule = live_schedule(api, sub)
+    if schedule is None:
+        return True
+    phase = next((p for p in schedule["phases"] if p["start_date"] == at), None)
+    if phase is None:
+        if schedule["phases"][-1]["end_date"] > at:
+            return True
+        if schedule["end_behavior"] == "cancel":
+            previous = {"status": schedule["status"]}
+            schedule.update(status="completed", completed_at=at, current_phase=None)
+            api.emit("subscription_schedule.completed", schedule, previous)
+            previous = {"status": sub["status"]}
+            sub.update(status="canceled", ended_at=at, canceled_at=at)
+            api.emit("customer.subscription.deleted", sub, previous)
+            return False
+        release(api, schedule, sub, at)
+        return True
+    previous = {"current_phase": copy_of(schedule["current_phase"])}
+    sub["items"]["data"] = changed_items(api, sub, next_phase_items(api, sub, phase), at)
+    if phase.get("default_payment_method"):
+        sub["default_payment_method"] = phase["default_payment_method"]
+    schedule["current_phase"] = {"start_date": phase["start_date"], "end_date": phase["end_date"]}
+    api.emit("subscription_schedule.updated", schedule, previous)
+    return True

@@ -82,6 +82,10 @@ SEPA_IBANS = {
     "NL39RABO0300065264": "ok",
 }
 
+# Bacs Direct Debit test accounts (sort code 108800) from Stripe's testing docs.
+BACS_ACCOUNTS = {"00012345": "ok", "90012345": "charge_fails", "33333335": "charge_fails"}
+BACS_SORT_CODE = "108800"
+
 DECLINES = {
     "charge_fails": ("card_declined", "generic_decline", "Your card was declined."),
     "declined": ("card_declined", "generic_decline", "Your card was declined."),
@@ -114,6 +118,8 @@ def payment_method_behaviour(pm: dict) -> str:
         return SEPA_IBANS.get(pm.get("_iban", ""), "ok")
     if pm["type"] in local_methods.TYPES:
         return local_methods.behaviour(pm)
+    if pm["type"] == "bacs_debit":
+        return BACS_ACCOUNTS.get(pm.get("_account_number", ""), "ok")
     return "ok"
 
 
@@ -219,15 +225,37 @@ def create_payment_method(state: State, data: dict, now: int) -> dict:
         pm["_iban"] = iban
     elif kind in local_methods.TYPES:
         local_methods.fill(pm, data, billing)
+    elif kind == "bacs_debit":
+        bacs_debit_details(pm, data, billing)
     else:
         raise SandboxError(
             400,
-            f"Invalid payment method type: {kind!r}. Use card, us_bank_account, sepa_debit, "
+            f"Invalid payment method type: {kind!r}. Use card, us_bank_account, sepa_debit, bacs_debit, "
             + ", ".join(local_methods.TYPES)
             + ".",
             param="type",
         )
     return state.add(pm)
+
+
+def bacs_debit_details(pm: dict, data: dict, billing: dict) -> None:
+    """A Bacs Direct Debit account: a sort code and an 8-digit account number, and the payer's name,
+    email and address (Stripe needs them for the mandate it emails)."""
+    bank = data.get("bacs_debit") or {}
+    sort_code = str(bank.get("sort_code") or "").replace("-", "").replace(" ", "")
+    account = str(bank.get("account_number") or "").replace(" ", "")
+    if len(sort_code) != 6 or not sort_code.isdigit():
+        raise SandboxError(400, "The sort code must be six digits.", param="bacs_debit[sort_code]")
+    if len(account) != 8 or not account.isdigit():
+        raise SandboxError(400, "The account number must be eight digits.", param="bacs_debit[account_number]")
+    if not billing.get("name") or not billing.get("email"):
+        raise SandboxError(
+            400,
+            "Bacs Direct Debit needs billing_details[name] and billing_details[email].",
+            param="billing_details[name]",
+        )
+    pm["bacs_debit"] = {"fingerprint": f"fp{sort_code}{account[-4:]}", "last4": account[-4:], "sort_code": sort_code}
+    pm["_account_number"] = account
 
 
 def resolve_payment_method(state: State, value: str, now: int) -> dict:
@@ -250,17 +278,35 @@ def attach_payment_method(api: Api, value: str, customer: dict) -> dict:
     return pm
 
 
-def mandate_for(state: State, pm: dict, customer_id: str | None, now: int) -> dict | None:
-    if pm["type"] not in ("us_bank_account", "sepa_debit", *local_methods.MANDATED):
+def mandate_for(
+    state: State, pm: dict, customer_id: str | None, now: int, acceptance: dict | None = None
+) -> dict | None:
+    """The mandate a bank debit method is saved with: how the customer accepted it, and for SEPA and
+    Bacs the mandate reference that appears on their bank statements."""
+    if pm["type"] not in ("us_bank_account", "sepa_debit", "bacs_debit", *local_methods.MANDATED):
         return None
+    mandate_id = new_id("mandate")
+    details: dict = {}
+    if pm["type"] in ("sepa_debit", "bacs_debit"):
+        details = {"reference": mandate_id[-12:].upper(), "url": None}
+    if pm["type"] == "bacs_debit":
+        details.update(network_status="accepted", revocation_reason=None, display_name="BILLING PORTAL")
+    if pm["type"] == "us_bank_account":
+        details = {"collection_method": None}
+    online = (acceptance or {}).get("online")
     mandate = make(
         "mandate",
-        id=new_id("mandate"),
+        id=mandate_id,
         payment_method=pm["id"],
         status="active",
         type="multi_use",
-        customer_acceptance={"accepted_at": now, "offline": {}, "online": None, "type": "offline"},
-        payment_method_details={"type": pm["type"], pm["type"]: {}},
+        customer_acceptance={
+            "accepted_at": now,
+            "offline": None if online else {},
+            "online": online or None,
+            "type": "online" if (acceptance or {}).get("type") == "online" else "offline",
+        },
+        payment_method_details={"type": pm["type"], pm["type"]: details},
         multi_use={},
     )
     return state.add(mandate)
@@ -304,6 +350,7 @@ def create_charge(
                 "transit_number",
                 "bank",
                 "bic",
+                "sort_code",
             )
         },
     }

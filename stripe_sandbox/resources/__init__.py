@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (each registers its routes)
     radar,
     setup_attempts,
     setup_intents,
+    subscription_schedules,
     subscriptions,
     tax_rates,
     test_clocks,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -161,6 +162,10 @@ TAX_ID_TYPES = {
     "no_vat": r"[0-9]{9}MVA",
     "sa_vat": r"[0-9]{15}",
     "ae_trn": r"[0-9]{15}",
+    "nz_gst": r"[0-9]{8,9}",
+    "br_cpf": r"[0-9.-]{11,14}",
+    "mx_rfc": r"[A-Z&]{3,4}[0-9]{6}[A-Z0-9]{3}",
+    "sg_uen": r"[0-9A-Z]{9,10}",
 }
 
 
@@ -188,7 +193,51 @@ def tax_id_create(api: Api, params: dict, customer: str) -> dict:
     )
     api.state.add(tax_id)
     api.emit("customer.tax_id.created", tax_id)
+    verify_later(api, tax_id)
     return tax_id
+
+
+# Stripe checks these types with the tax authority (VIES, HMRC, ABR) after they are added and
+# reports the answer by `customer.tax_id.updated`; other types stay `unavailable`.
+VERIFIED_TYPES = {"eu_vat", "gb_vat", "au_abn"}
+VERIFY_AFTER_SECONDS = 1.5
+
+
+def verify_later(api: Api, tax_id: dict) -> None:
+    """The authority's answer, a moment later, as an event. A value with 000000 in it is unverified
+    (the sandbox's test value); `POST /_sandbox/tax_ids/{id}/verification` sets any status."""
+    status = "pending" if tax_id["type"] in VERIFIED_TYPES else "unavailable"
+    tax_id["verification"]["status"] = status
+    if status != "pending":
+        return
+    outcome = "unverified" if "000000" in tax_id["value"] else "verified"
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    loop.call_later(VERIFY_AFTER_SECONDS, set_verification, api, tax_id["id"], outcome)
+
+
+def set_verification(api: Api, tax_id_id: str, status: str) -> dict | None:
+    with api.state.lock:
+        tax_id = api.state.objects.get(tax_id_id)
+        if tax_id is None or tax_id.get("deleted"):
+            return None
+        previous = {"verification": dict(tax_id["verification"])}
+        customer = api.state.objects.get(tax_id["customer"]) or {}
+        tax_id["verification"] = {
+            "status": status,
+            "verified_address": None,
+            "verified_name": customer.get("name") if status == "verified" else None,
+        }
+        api.state.dirty = True
+        api.emit("customer.tax_id.updated", tax_id, previous)
+        return tax_id
+
+
+@route("GET", "/v1/tax_ids/{id}")
+def tax_id_retrieve(api: Api, params: dict, id: str) -> dict:
+    return api.state.get(id, "tax_id")
 
 
 @route("GET", "/v1/customers/{customer}/tax_ids")

@@ -258,6 +258,12 @@ def invoice_preview(api: Api, params: dict) -> dict:
     )
     now = api.state.now(sub["customer"])
     at = as_int(details.get("proration_date"), "subscription_details[proration_date]", now)
+    if details.get("items") and not current_period(sub)[0] <= at <= max(current_period(sub)[1], now):
+        raise SandboxError(
+            400,
+            "The proration_date must be within the subscription's current billing period.",
+            param="subscription_details[proration_date]",
+        )
     behaviour = details.get("proration_behavior") or "create_prorations"
     new_items = (
         changed_items(api, sub, details["items"], now) if details.get("items") else copy_of(sub["items"]["data"])

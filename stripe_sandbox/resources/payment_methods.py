@@ -22,6 +22,7 @@ def payment_method_create(api: Api, params: dict) -> dict:
             "acss_debit",
             "ideal",
             "bancontact",
+            "bacs_debit",
             "billing_details",
             "metadata",
             "customer",

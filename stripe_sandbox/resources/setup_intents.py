@@ -7,7 +7,12 @@ import time
 from ..core import SandboxError, copy_of, make, new_id
 from ..engine import local_methods
 from ..engine.payments import create_payment_method, mandate_for, resolve_payment_method
-from ..routing import Api, as_bool, check, public, route
+from ..routing import Api, as_bool, as_int, check, public, route
+
+SUPPORTED_TYPES = {"card", "us_bank_account", "sepa_debit", "bacs_debit", *local_methods.TYPES}
+MICRODEPOSIT_CODE = "SM11AA"  # Stripe's test descriptor code; the amounts are 32 and 45
+MICRODEPOSIT_AMOUNTS = [32, 45]
+MICRODEPOSIT_ATTEMPTS = 3
 
 SETUP_FIELDS = {
     "customer",
@@ -35,7 +40,17 @@ def setup_intent_create(api: Api, params: dict) -> dict:
         api.state.get(customer, "customer", param="customer")
     sid = new_id("setup_intent")
     types = params.get("payment_method_types") or ["card"]
-    options = local_methods.check_setup_intent(types, params.get("payment_method_options"))
+    unknown = set(types) - SUPPORTED_TYPES
+    if unknown:
+        raise SandboxError(
+            400,
+            f"The payment method type {sorted(unknown)[0]!r} is invalid. Use one of {', '.join(sorted(SUPPORTED_TYPES))}.",
+            param="payment_method_types",
+        )
+    options = _options(
+        params.get("payment_method_options"),
+        local_methods.check_setup_intent(types, params.get("payment_method_options")),
+    )
     seti = make(
         "setup_intent",
         id=sid,
@@ -52,6 +67,7 @@ def setup_intent_create(api: Api, params: dict) -> dict:
         mandate=None,
         last_setup_error=None,
         latest_attempt=None,
+        next_action=None,
         payment_method_options=options or None,
     )
     api.state.add(seti)
@@ -114,7 +130,7 @@ def setup_intent_confirm(api: Api, params: dict, id: str) -> dict:
                 param="payment_method_types",
             )
         if (
-            pm["type"] in ("us_bank_account", "sepa_debit", *local_methods.TYPES)
+            pm["type"] in ("us_bank_account", "sepa_debit", "bacs_debit", *local_methods.TYPES)
             and not params.get("mandate_data")
             and not params.get("client_secret")
         ):
@@ -129,10 +145,37 @@ def setup_intent_confirm(api: Api, params: dict, id: str) -> dict:
         error.error["setup_intent"] = public(copy_of(seti))
         raise
     seti["payment_method"] = pm["id"]
-    seti["status"] = "succeeded"
     seti["last_setup_error"] = None
+    acceptance = (params.get("mandate_data") or {}).get("customer_acceptance")
+    if params.get("payment_method_options"):
+        seti["payment_method_options"] = _options(params["payment_method_options"], seti["payment_method_options"])
+    method = ((seti["payment_method_options"] or {}).get("us_bank_account") or {}).get("verification_method")
+    if pm["type"] == "us_bank_account" and method == "microdeposits":
+        # Typed-in account details: two micro-deposits (here: a descriptor code) prove the account.
+        seti.update(
+            status="requires_action",
+            next_action={
+                "type": "verify_with_microdeposits",
+                "verify_with_microdeposits": {
+                    "arrival_date": now + 2 * 86400,
+                    "hosted_verification_url": f"{api.base_url}/_sandbox/microdeposits/{seti['id']}",
+                    "microdeposit_type": "descriptor_code",
+                },
+            },
+        )
+        seti["_acceptance"] = acceptance
+        seti["_attempts"] = 0
+        api.emit("setup_intent.requires_action", seti)
+        return seti
+    return _succeed(api, seti, pm, now, acceptance, generated)
+
+
+def _succeed(api: Api, seti: dict, pm: dict, now: int, acceptance: dict | None, generated: dict | None = None) -> dict:
+    """The SetupIntent succeeds: the method is saved with its mandate; a redirect method (iDEAL,
+    Bancontact) saves the SEPA Direct Debit method it generated instead (local_methods.setup_attempt)."""
+    seti.update(status="succeeded", next_action=None, last_setup_error=None)
     if generated is None:
-        mandate = mandate_for(api.state, pm, seti.get("customer"), now)
+        mandate = mandate_for(api.state, pm, seti.get("customer"), now, acceptance)
         seti["mandate"] = mandate["id"] if mandate else None
     if seti.get("customer") and generated is not None:
         api.emit("payment_method.attached", generated)  # a redirect method saves its SEPA account
@@ -141,6 +184,76 @@ def setup_intent_confirm(api: Api, params: dict, id: str) -> dict:
         api.emit("payment_method.attached", pm)
     api.emit("setup_intent.succeeded", seti)
     return seti
+
+
+def _options(given: dict | None, current: dict | None = None) -> dict:
+    options = dict(current or {})
+    bank = (given or {}).get("us_bank_account") or {}
+    if bank:
+        method = bank.get("verification_method") or "automatic"
+        if method not in ("automatic", "instant", "microdeposits"):
+            raise SandboxError(
+                400,
+                "verification_method must be automatic, instant or microdeposits.",
+                param="payment_method_options[us_bank_account][verification_method]",
+            )
+        options["us_bank_account"] = {
+            "verification_method": method,
+            "financial_connections": {"permissions": ["payment_method"], "prefetch": None, "return_url": None},
+            "mandate_options": {"collection_method": None},
+        }
+    return options
+
+
+@route("POST", "/v1/setup_intents/{id}/verify_microdeposits", publishable=True)
+def setup_intent_verify_microdeposits(api: Api, params: dict, id: str) -> dict:
+    check(params, {"amounts", "descriptor_code", "client_secret", "key"})
+    seti = api.state.get(id, "setup_intent")
+    if params.get("client_secret") and params["client_secret"] != seti["client_secret"]:
+        raise SandboxError(400, "The client_secret provided does not match this SetupIntent.", param="client_secret")
+    action = (seti.get("next_action") or {}).get("type")
+    if seti["status"] != "requires_action" or action != "verify_with_microdeposits":
+        raise SandboxError(
+            400,
+            f"This SetupIntent is {seti['status']}: there are no micro-deposits to verify.",
+            code="setup_intent_unexpected_state",
+        )
+    code = str(params.get("descriptor_code") or "").strip().upper()
+    amounts = [as_int(a, "amounts") for a in (params.get("amounts") or [])]
+    if not code and not amounts:
+        raise SandboxError(
+            400, "Provide descriptor_code (or amounts).", code="parameter_missing", param="descriptor_code"
+        )
+    if code == MICRODEPOSIT_CODE or sorted(amounts) == MICRODEPOSIT_AMOUNTS:
+        pm = api.state.objects[seti["payment_method"]]
+        return _succeed(api, seti, pm, api.state.now(seti.get("customer")), seti.pop("_acceptance", None))
+    seti["_attempts"] = seti.get("_attempts", 0) + 1
+    left = MICRODEPOSIT_ATTEMPTS - seti["_attempts"]
+    if left <= 0:
+        error = SandboxError(
+            400,
+            "You have exceeded the number of allowed verification attempts.",
+            code="payment_method_microdeposit_verification_attempts_exceeded",
+        )
+        seti.update(status="requires_payment_method", next_action=None, payment_method=None)
+        seti["last_setup_error"] = {**error.error, "setup_intent": None}
+        api.emit("setup_intent.setup_failed", seti)
+        raise error
+    if code:
+        raise SandboxError(
+            400,
+            f"The verification code provided does not match the one sent to the bank account. "
+            f"{left} attempt{'s' if left != 1 else ''} left.",
+            code="payment_method_microdeposit_verification_descriptor_code_mismatch",
+            param="descriptor_code",
+        )
+    raise SandboxError(
+        400,
+        f"The amounts provided do not match the amounts that were sent to the bank account. "
+        f"{left} attempt{'s' if left != 1 else ''} left.",
+        code="payment_method_microdeposit_verification_amounts_mismatch",
+        param="amounts",
+    )
 
 
 @route("GET", "/v1/setup_intents/{id}", publishable=True)

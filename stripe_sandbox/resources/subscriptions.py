@@ -202,6 +202,17 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
         for k in ("metadata", "description", "days_until_due", "collection_method", "cancel_at")
         if k in params
     }
+    if "cancel_at_period_end" in params and sub.get("schedule") and as_bool(params["cancel_at_period_end"]):
+        raise SandboxError(
+            400,
+            f"The subscription is managed by the subscription schedule `{sub['schedule']}`, and updating any "
+            "cancelation behavior directly is not allowed. Please update the schedule instead.",
+            param="cancel_at_period_end",
+        )
+    strict = (
+        params.get("payment_behavior") == "error_if_incomplete" and sub["collection_method"] == "charge_automatically"
+    )
+    snapshot = copy_of(sub) if strict and params.get("items") else None
     if "cancel_at_period_end" in params:
         simple["cancel_at_period_end"] = as_bool(params["cancel_at_period_end"])
         if simple["cancel_at_period_end"]:
@@ -231,6 +242,13 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
         sub["trial_end"] = now
         end_trial(api, sub, now)
     if params.get("items"):
+        start, end = current_period(sub)
+        if not start <= at <= max(end, now):
+            raise SandboxError(
+                400,
+                "The proration_date must be within the subscription's current billing period.",
+                param="proration_date",
+            )
         new_items = changed_items(api, sub, params["items"], now)
         lines, interval_change = prorations(sub, new_items, at)
         previous["items"] = copy_of(sub["items"])
@@ -256,9 +274,13 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
                 ii["proration"] = True
         if interval_change or params.get("billing_cycle_anchor") == "now":
             start, end = current_period(sub)
-            api.emit("customer.subscription.updated", sub, previous)
-            previous = {}
-            invoice_subscription_now(api, sub, "subscription_update", start, end, usage_from=None)
+            if not strict:
+                api.emit("customer.subscription.updated", sub, previous)
+                previous = {}
+            invoice = invoice_subscription_now(
+                api, sub, "subscription_update", start, end, usage_from=None, mark_past_due=not strict
+            )
+            undo_if_unpaid(api, sub, invoice, snapshot)
         elif behaviour == "always_invoice" and lines:
             invoice = new_invoice(
                 api,
@@ -273,10 +295,36 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
             finalize_invoice(api, invoice)
             sub["latest_invoice"] = invoice["id"]
             if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
-                attempt_invoice_payment(api, invoice)
+                attempt_invoice_payment(api, invoice, mark_past_due=not strict)
+            undo_if_unpaid(api, sub, invoice, snapshot)
     if previous:
         api.emit("customer.subscription.updated", sub, previous)
     return sub
+
+
+def undo_if_unpaid(api: Api, sub: dict, invoice: dict, snapshot: dict | None) -> None:
+    """`payment_behavior=error_if_incomplete`: a change whose invoice was not paid is not made. The
+    invoice is voided, the subscription stays as it was, and Stripe answers 402 with the decline."""
+    if snapshot is None or invoice["status"] != "open":
+        return
+    previous = {"status": "open"}
+    invoice.update(status="void", amount_remaining=0, next_payment_attempt=None)
+    invoice["status_transitions"]["voided_at"] = api.state.now(invoice["customer"])
+    api.emit("invoice.voided", invoice, previous)
+    sub.clear()
+    sub.update(snapshot)
+    api.state.dirty = True
+    payments = invoice["payments"]["data"]
+    intent = api.state.objects.get(payments[-1]["payment"]["payment_intent"]) if payments else None
+    error = (intent or {}).get("last_payment_error") or {}
+    raise SandboxError(
+        402,
+        error.get("message") or "The payment for this change failed; the subscription was not changed.",
+        type="card_error",
+        code=error.get("code") or "card_declined",
+        decline_code=error.get("decline_code"),
+        payment_intent=public(copy_of(intent or {})),
+    )
 
 
 @route("DELETE", "/v1/subscriptions/{id}")

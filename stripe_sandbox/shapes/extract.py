@@ -21,6 +21,7 @@ TYPES = [
     "setup_intent",
     "subscription",
     "subscription_item",
+    "subscription_schedule",
     "invoice",
     "line_item",
     "invoiceitem",

@@ -33,9 +33,18 @@
     return {wrap: el("label", {class: "sandbox-field"}, [el("span", {}, [label]), input]), input: input};
   }
 
-  function Element(type, options) {
+  function choice(label, name, options) {
+    var select = el("select", {name: name, "data-sandbox-field": name, "aria-label": label});
+    options.forEach(function (o) { select.appendChild(el("option", {value: o[0]}, [o[1]])); });
+    return {wrap: el("label", {class: "sandbox-field"}, [el("span", {}, [label]), select]), input: select};
+  }
+
+  var LABELS = {card: "Card", us_bank_account: "US bank account", sepa_debit: "SEPA Direct Debit", bacs_debit: "Bacs Direct Debit"};
+
+  function Element(type, options, stripe) {
     this.type = type;
     this.options = options || {};
+    this.stripe = stripe;
     this.inputs = {};
     this.tab = type === "payment" ? "card" : type;
     this.listeners = {};
@@ -53,23 +62,29 @@
              field("Expiry (MM/YY)", "exp", "12/34", "cc-exp"), field("CVC", "cvc", "123", "cc-csc")],
       us_bank_account: [field("Account holder", "holder", "Jenny Rosen", "name"),
                         field("Routing number", "routing", "110000000"),
-                        field("Account number", "account", "000123456789")],
+                        field("Account number", "account", "000123456789"),
+                        choice("Verify the account", "verification", [["instant", "Instantly, by signing in to the bank (test bank)"],
+                                                                       ["microdeposits", "With micro-deposits (1–2 business days)"]])],
       sepa_debit: [field("IBAN", "iban", "DE89 3704 0044 0532 0130 00")],
+      bacs_debit: [field("Sort code", "sort_code", "10-88-00"), field("Account number", "account", "00012345")],
       iban: [field("IBAN", "iban", "DE89 3704 0044 0532 0130 00")]
     };
-    var kinds = this.type === "payment" ? (this.options.paymentMethodTypes || ["card", "us_bank_account", "sepa_debit"]) : [this.type];
-    if (kinds.length > 1) {
-      var tabs = el("div", {class: "sandbox-tabs", role: "tablist"});
-      kinds.forEach(function (kind) {
-        var label = {card: "Card", us_bank_account: "US bank account", sepa_debit: "SEPA Direct Debit"}[kind] || kind;
-        var button = el("button", {type: "button", role: "tab", "data-kind": kind}, [label]);
-        button.addEventListener("click", function () { self.tab = kind; render(); self.emit("change", {value: {type: kind}}); });
-        tabs.appendChild(button);
-      });
-      root.appendChild(tabs);
-    }
     var body = el("div", {class: "sandbox-panel"});
-    root.appendChild(body);
+    function start(kinds) {
+      self.tab = kinds[0];
+      if (kinds.length > 1) {
+        var tabs = el("div", {class: "sandbox-tabs", role: "tablist"});
+        kinds.forEach(function (kind) {
+          var button = el("button", {type: "button", role: "tab", "data-kind": kind}, [LABELS[kind] || kind]);
+          button.addEventListener("click", function () { self.tab = kind; render(); self.emit("change", {value: {type: kind}}); });
+          tabs.appendChild(button);
+        });
+        root.appendChild(tabs);
+      }
+      root.appendChild(body);
+      render();
+      self.emit("ready", {});
+    }
     function render() {
       body.innerHTML = "";
       self.inputs = {};
@@ -78,8 +93,14 @@
         b.setAttribute("aria-selected", b.getAttribute("data-kind") === self.tab ? "true" : "false");
       });
     }
-    render();
-    this.emit("ready", {});
+    var secret = this.type === "payment" && !this.options.paymentMethodTypes && this.stripe && this.stripe._clientSecret;
+    if (secret) {
+      // As Stripe's Payment Element does with `elements({clientSecret})`: the intent says what to show.
+      this.stripe._retrieve(secret).then(function (intent) { start(intent.payment_method_types || ["card"]); },
+                                         function () { start(["card"]); });
+    } else {
+      start(this.type === "payment" ? (this.options.paymentMethodTypes || ["card", "us_bank_account", "sepa_debit"]) : [this.type]);
+    }
     return this;
   };
   Element.prototype.value = function (name) { return (this.inputs[name] && this.inputs[name].value || "").trim(); };
@@ -93,6 +114,10 @@
     if (kind === "us_bank_account") {
       return {type: "us_bank_account", us_bank_account: {routing_number: this.value("routing"), account_number: this.value("account"),
               account_holder_type: "company"}, billing_details: Object.assign({name: this.value("holder")}, billing || {})};
+    }
+    if (kind === "bacs_debit") {
+      return {type: "bacs_debit", bacs_debit: {sort_code: this.value("sort_code").replace(/[\s-]+/g, ""), account_number: this.value("account")},
+              billing_details: billing || {}};
     }
     return {type: "sepa_debit", sepa_debit: {iban: this.value("iban").replace(/\s+/g, "")}, billing_details: billing || {}};
   };
@@ -108,8 +133,9 @@
   }
   Stripe.prototype.elements = function (options) {
     var stripe = this;
+    if (options && options.clientSecret) stripe._clientSecret = options.clientSecret;
     return {
-      create: function (type, opts) { var e = new Element(type, Object.assign({}, options || {}, opts || {})); stripe._elements.push(e); return e; },
+      create: function (type, opts) { var e = new Element(type, Object.assign({}, options || {}, opts || {}), stripe); stripe._elements.push(e); return e; },
       getElement: function (type) { return stripe._elements.filter(function (e) { return e.type === type; })[0] || null; },
       submit: function () { return Promise.resolve({}); }
     };
@@ -126,6 +152,12 @@
         return {setupIntent: json};
       });
     }).catch(function () { return {error: {type: "api_connection_error", message: "Could not reach the payment service."}}; });
+  };
+  Stripe.prototype._retrieve = function (clientSecret) {
+    var id = (clientSecret || "").split("_secret_")[0];
+    return fetch(API + "/v1/setup_intents/" + id + "?client_secret=" + encodeURIComponent(clientSecret), {
+      headers: {"Authorization": "Bearer " + this.key}
+    }).then(function (response) { return response.json(); });
   };
   function dataFrom(element, pm, fallbackBilling) {
     if (typeof pm === "string") return {payment_method: pm};
@@ -159,7 +191,10 @@
     var billing = ((args.confirmParams || {}).payment_method_data || {}).billing_details;
     var data = {payment_method_data: element.paymentMethodData(billing)};
     if (data.payment_method_data.type !== "card") data.mandate_data = {customer_acceptance: {type: "online", online: {ip_address: "127.0.0.1", user_agent: navigator.userAgent}}};
-    var result = this._confirm(args.clientSecret, data);
+    if (data.payment_method_data.type === "us_bank_account") {
+      data.payment_method_options = {us_bank_account: {verification_method: element.value("verification") || "instant"}};
+    }
+    var result = this._confirm(args.clientSecret || this._clientSecret, data);
     var returnUrl = (args.confirmParams || {}).return_url;
     if (args.redirect === "if_required" || !returnUrl) return result;
     return result.then(function (r) { if (r.setupIntent) window.location.assign(returnUrl + (returnUrl.indexOf("?") < 0 ? "?" : "&") + "setup_intent=" + r.setupIntent.id); return r; });

@@ -56,6 +56,24 @@ def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox
     assert AuditLog.objects.filter(action="subscription.create").count() >= 60
     assert AuditLog.objects.filter(action="customer.create").count() == 64 + extra + demo_usage.ORGANISATIONS
     assert (tmp_path / "demo_logins.json").exists()
+    # The self-serve stories (devtools/demo_selfserve.py).
+    from djstripe.models import Mandate, TaxId
+
+    from accounts.models import Invitation
+    from billing.subscriptions.models import SubscriptionChange
+
+    assert SubscriptionChange.objects.filter(status="scheduled").count() == 1  # a downgrade waits for renewal
+    paid_by = {}
+    for s in subs + list(client.list_all("/v1/subscriptions", status="all")):
+        if s["status"] == "active" and s.get("default_payment_method"):
+            paid_by.setdefault(s["customer"], set()).add(s["default_payment_method"])
+    assert any(len(methods) == 2 for methods in paid_by.values())  # two subscriptions, two methods
+    assert {m.stripe_data["payment_method_details"]["type"] for m in Mandate.objects.all()} >= {
+        "sepa_debit",
+        "bacs_debit",
+    }
+    assert TaxId.objects.count() == 2 and Invitation.objects.filter(role="billing_admin").count() == 1
+    assert "downgrade scheduled" in (tmp_path / "demo_logins.json").read_text()
     # A second run changes nothing: every call carries the same idempotency key.
     call_command("seed_demo", verbosity=0)
     assert len(list(client.list_all("/v1/subscriptions", status="all"))) == len(subs)

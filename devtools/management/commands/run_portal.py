@@ -187,7 +187,7 @@ class Command(BaseCommand):
             webhook_endpoint_register(url=f"{base_url}/stripe/webhook/")
             seeded = seed and not Organisation.objects.exists()
             if seeded:
-                call_command("seed_demo", organisations=organisations, stdout=self.stdout)
+                call_command("seed_demo", organisations=organisations, base_url=base_url, stdout=self.stdout)
             self.wait_until_caught_up(settings.STRIPE_API_BASE)
             if seeded:
                 call_command("demo_finish", stdout=self.stdout)
