@@ -231,7 +231,7 @@ class DemoBuilder:
             )
         method = setup["payment_method"]
         method_id = method if isinstance(method, str) else method["id"]
-        customer_set_default_payment_method(organisation=org, payment_method_id=method_id)
+        customer_set_default_payment_method(organisation=org, payment_method_id=method_id, request_key="demo")
         return method_id
 
     # --- a year in the life ---------------------------------------------------------------
@@ -303,7 +303,10 @@ class DemoBuilder:
 
     def cancel(self, story: Story, *, now: bool, note: str) -> None:
         subscription_cancel(
-            organisation=story.organisation, subscription_id=story.subscription_id, at_period_end=not now
+            organisation=story.organisation,
+            subscription_id=story.subscription_id,
+            at_period_end=not now,
+            request_key=f"demo-{'now' if now else 'period-end'}",
         )
         story.notes.append(note)
 
@@ -324,7 +327,9 @@ class DemoBuilder:
             {"customer": story.customer_id},
             idempotency_key=f"demo:failing-card:{story.customer_id}",
         )["id"]
-        customer_set_default_payment_method(organisation=story.organisation, payment_method_id=failing)
+        customer_set_default_payment_method(
+            organisation=story.organisation, payment_method_id=failing, request_key="demo-failing"
+        )
         self.client.post(
             f"/v1/subscriptions/{story.subscription_id}",
             {"default_payment_method": failing},

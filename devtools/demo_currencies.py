@@ -284,7 +284,7 @@ def _payment_method(builder, story, kind: str) -> str:
         },
         idempotency_key=f"demo:confirm:{setup['id']}",
     )
-    customer_set_default_payment_method(organisation=org, payment_method_id=setup["payment_method"])
+    customer_set_default_payment_method(organisation=org, payment_method_id=setup["payment_method"], request_key="demo")
     return setup["payment_method"]
 
 
@@ -295,7 +295,9 @@ def _recover(builder, story) -> None:
         {"customer": story.customer_id},
         idempotency_key=f"demo:new-card:{story.customer_id}",
     )["id"]
-    customer_set_default_payment_method(organisation=story.organisation, payment_method_id=card)
+    customer_set_default_payment_method(
+        organisation=story.organisation, payment_method_id=card, request_key="demo-card"
+    )
     builder.client.post(
         f"/v1/subscriptions/{story.subscription_id}",
         {"default_payment_method": card},

@@ -120,7 +120,7 @@ class UsageDemo:
             {"customer": org.stripe_customer_id},
             idempotency_key=f"demo:usage-card:{slug}",
         )
-        customer_set_default_payment_method(organisation=org, payment_method_id=card["id"])
+        customer_set_default_payment_method(organisation=org, payment_method_id=card["id"], request_key="demo")
         subscription = services.metered_subscription_create(
             organisation=org, meters=meters, currency=team.currency, request_key="demo"
         )

@@ -99,7 +99,7 @@ def organisation(
 
         mirror.apply_object(method)
         method = method["id"]
-        customer_set_default_payment_method(organisation=org, payment_method_id=method)
+        customer_set_default_payment_method(organisation=org, payment_method_id=method, request_key="world")
     owner = None
     if owner_username:
         owner = get_user_model().objects.create_user(

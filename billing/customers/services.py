@@ -72,12 +72,15 @@ def setup_intent_create(
     return setup
 
 
-def customer_set_default_payment_method(*, organisation: Organisation, payment_method_id: str, actor=None) -> dict:
-    """The method new invoices of this customer are charged to (a subscription's own default wins)."""
+def customer_set_default_payment_method(
+    *, organisation: Organisation, payment_method_id: str, request_key: str, actor=None
+) -> dict:
+    """The method new invoices of this customer are charged to (a subscription's own default wins).
+    `request_key` names this request: setting A, then B, then A again are three requests."""
     customer = gateway().post(
         f"/v1/customers/{organisation.stripe_customer_id}",
         {"invoice_settings": {"default_payment_method": payment_method_id}},
-        idempotency_key=key_for("customer.default_payment_method", organisation, payment_method_id),
+        idempotency_key=key_for("customer.default_payment_method", organisation, payment_method_id, request_key),
     )
     with transaction.atomic():
         mirror.apply_object(customer)

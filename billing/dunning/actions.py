@@ -63,7 +63,10 @@ def run_final_action(*, case_id: int) -> str:
         elif case.final_action == "cancel_subscription" and case.subscription_id:
             if case.organisation is not None:
                 subscription_cancel(
-                    organisation=case.organisation, subscription_id=case.subscription_id, at_period_end=False
+                    organisation=case.organisation,
+                    subscription_id=case.subscription_id,
+                    at_period_end=False,
+                    request_key=f"dunning-case-{case.pk}",
                 )
             else:
                 result = gateway().delete(

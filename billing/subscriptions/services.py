@@ -71,19 +71,25 @@ def subscription_create(
     return subscription
 
 
-def subscription_cancel(*, organisation: Organisation, subscription_id: str, at_period_end: bool, actor=None) -> dict:
-    """Cancel now, or at the end of the paid period (the customer keeps access until then)."""
+def subscription_cancel(
+    *, organisation: Organisation, subscription_id: str, at_period_end: bool, request_key: str, actor=None
+) -> dict:
+    """Cancel now, or at the end of the paid period (the customer keeps access until then).
+
+    `request_key` names this request (a form's request id, a dunning case): the same key sends the
+    same idempotency key, so a retry is safe, while a cancel after a resume is a new request."""
     client = gateway()
     if at_period_end:
         subscription = client.post(
             f"/v1/subscriptions/{subscription_id}",
             {"cancel_at_period_end": "true"},
-            idempotency_key=key_for("subscription.cancel_at_period_end", subscription_id),
+            idempotency_key=key_for("subscription.cancel_at_period_end", subscription_id, request_key),
         )
     else:
         try:
             subscription = client.delete(
-                f"/v1/subscriptions/{subscription_id}", idempotency_key=key_for("subscription.cancel", subscription_id)
+                f"/v1/subscriptions/{subscription_id}",
+                idempotency_key=key_for("subscription.cancel", subscription_id, request_key),
             )
         except InvalidRequest:
             # Stripe does not replay DELETEs: a repeated cancel is refused once it is canceled. That

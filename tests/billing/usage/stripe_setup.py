@@ -42,7 +42,9 @@ def billed_by_usage(organisation, meters, *, currency="usd", frozen_time=None):
         {"customer": organisation.stripe_customer_id},
         idempotency_key=f"test:pm:{organisation.stripe_customer_id}",
     )
-    customer_set_default_payment_method(organisation=organisation, payment_method_id=method["id"])
+    customer_set_default_payment_method(
+        organisation=organisation, payment_method_id=method["id"], request_key="usage-test"
+    )
     subscription = metered_subscription_create(
         organisation=organisation, meters=list(meters), currency=currency, request_key="test"
     )
