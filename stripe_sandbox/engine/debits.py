@@ -12,9 +12,10 @@ from ..routing import Api
 from .payments import DECLINES, create_charge, payment_method_behaviour
 from .periods import add_business_days
 
-# Bank debits settle over days (Stripe: ACH up to 4 business days, SEPA up to 14): the charge is
-# `pending` and its PaymentIntent `processing` until then; a failing account or IBAN fails then.
-SETTLEMENT_BUSINESS_DAYS = {"us_bank_account": 4, "sepa_debit": 5}
+# Bank debits settle over days (Stripe: ACH up to 4 business days, SEPA up to 14, Bacs 3, BECS up to
+# 3, pre-authorised debit up to 5): the charge is `pending` and its PaymentIntent `processing` until
+# then; a failing account or IBAN fails then.
+SETTLEMENT_BUSINESS_DAYS = {"us_bank_account": 4, "sepa_debit": 5, "bacs_debit": 3, "au_becs_debit": 3, "acss_debit": 5}
 BANK_DEBITS = tuple(SETTLEMENT_BUSINESS_DAYS)
 SETTLE_AT = "_settle_at"  # private keys of a pending charge: when it settles and how
 SETTLE_OUTCOME = "_settle_outcome"
@@ -59,7 +60,18 @@ def create_payment(
 
 
 def _method_details(pm: dict) -> dict:
-    keep = ("brand", "last4", "exp_month", "exp_year", "country", "bank_name", "routing_number", "funding", "bank_code")
+    keep = (
+        "last4",
+        "country",
+        "bank_name",
+        "routing_number",
+        "bank_code",
+        "fingerprint",
+        "sort_code",
+        "bsb_number",
+        "institution_number",
+        "transit_number",
+    )
     return {"type": pm["type"], pm["type"]: {k: v for k, v in (pm.get(pm["type"]) or {}).items() if k in keep}}
 
 

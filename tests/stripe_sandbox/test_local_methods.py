@@ -1,5 +1,8 @@
 """Local payment methods through SetupIntents: BECS, pre-authorised debit, iDEAL and Bancontact
-(which save a SEPA Direct Debit method for renewals), charged by subscriptions in their currency."""
+(which save a SEPA Direct Debit method for renewals), charged by subscriptions in their currency.
+Each is a bank debit: `processing` until it settles business days later, as a test clock advances."""
+
+import time
 
 import pytest
 import stripe
@@ -24,8 +27,28 @@ ACSS_OPTIONS = {
 }
 
 
+DAY = 86400
+
+
 def customer(sb, name="Maple Analytics"):
-    return sb.v1.customers.create({"email": "billing@maple.example", "name": name})
+    """A customer on a test clock standing at a Monday noon, so settlements fall on known days."""
+    now = int(time.time())
+    monday = now - now % DAY
+    while time.gmtime(monday).tm_wday != 0:
+        monday += DAY
+    clock = sb.v1.test_helpers.test_clocks.create({"frozen_time": monday + 12 * 3600})
+    return sb.v1.customers.create({"email": "billing@maple.example", "name": name, "test_clock": clock.id})
+
+
+def settle(sb, cust):
+    """Advance the customer's clock a week: every bank debit made so far settles (BECS in 3 business
+    days, pre-authorised debit and SEPA in 5), before the next renewal."""
+    clock = sb.v1.test_helpers.test_clocks.retrieve(cust.test_clock)
+    sb.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": clock.frozen_time + 7 * DAY + 60})
+
+
+def intent_of(sb, invoice):
+    return sb.v1.payment_intents.retrieve(invoice.payments.data[0].payment.payment_intent)
 
 
 def billing(name="Maple Analytics"):
@@ -61,7 +84,11 @@ def test_becs_direct_debit_saves_with_a_mandate_and_pays_in_aud(sb):
     assert sb.v1.mandates.retrieve(seti.mandate).payment_method_details.type == "au_becs_debit"
     sub = subscribe(sb, cust, pm.id, "aud", 1300)
     invoice = sb.v1.invoices.retrieve(sub.latest_invoice)
-    assert sub.status == "active" and invoice.status == "paid" and invoice.amount_paid == 2600
+    assert sub.status == "incomplete" and invoice.status == "open" and intent_of(sb, invoice).status == "processing"
+    settle(sb, cust)
+    invoice = sb.v1.invoices.retrieve(sub.latest_invoice)
+    assert invoice.status == "paid" and invoice.amount_paid == 2600
+    assert sb.v1.subscriptions.retrieve(sub.id).status == "active"
 
 
 def test_becs_insufficient_funds_fails_the_payment(sb):
@@ -81,9 +108,10 @@ def test_becs_insufficient_funds_fails_the_payment(sb):
     )
     sub = subscribe(sb, cust, seti.payment_method, "aud", 1300)
     assert sub.status == "incomplete"
-    with pytest.raises(stripe.CardError) as declined:
-        sb.v1.invoices.pay(sub.latest_invoice)
-    assert declined.value.error.decline_code == "insufficient_funds"
+    settle(sb, cust)  # the bank returns the debit when it settles
+    invoice = sb.v1.invoices.retrieve(sub.latest_invoice)
+    assert invoice.status == "open"  # and Stripe's retry, three days later, is on its way
+    assert intent_of(sb, invoice).last_payment_error.decline_code == "insufficient_funds"
 
 
 def test_becs_refuses_a_bad_bsb_and_a_missing_email(sb):
@@ -141,6 +169,7 @@ def test_pre_authorised_debit_needs_its_mandate_options_then_pays_in_cad(sb):
         "6789",
     )
     sub = subscribe(sb, cust, pm.id, "cad", 1199)
+    settle(sb, cust)
     invoice = sb.v1.invoices.retrieve(sub.latest_invoice)
     assert invoice.status == "paid" and invoice.amount_paid == 2398
     charge = sb.v1.charges.list({"customer": cust.id}).data[0]
@@ -179,8 +208,10 @@ def test_a_bank_redirect_saves_a_sepa_debit_method_that_renewals_are_charged_to(
     # The renewal is debited from the generated SEPA method: `processing` until the bank settles
     # it days later (settlement itself: test_bank_debits_and_retries).
     invoice = sb.v1.invoices.retrieve(sub.latest_invoice)
-    intent = sb.v1.payment_intents.retrieve(invoice.payments.data[0].payment.payment_intent)
+    intent = intent_of(sb, invoice)
     assert invoice.status == "open" and intent.status == "processing" and intent.payment_method == sepa.id
+    settle(sb, cust)
+    assert sb.v1.invoices.retrieve(sub.latest_invoice).status == "paid"
     price = sub["items"].data[0].price
     with pytest.raises(stripe.StripeError):
         sb.v1.subscriptions.create(
