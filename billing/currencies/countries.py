@@ -27,11 +27,16 @@ class Method:
     currencies: tuple[str, ...] | None  # None: any currency
     note: str = ""
     renews_as: str = ""  # a single-use method whose setup saves another type for renewals (iDEAL → SEPA)
+    short: str = ""  # the label in filters and tables, when shorter than `label`
 
 
 CARD = Method("card", "Card", None)
 ACH = Method(
-    "us_bank_account", "US bank account (ACH Direct Debit)", ("usd",), "Verified instantly or by micro-deposits"
+    "us_bank_account",
+    "US bank account (ACH Direct Debit)",
+    ("usd",),
+    "Verified instantly or by micro-deposits",
+    short="ACH Direct Debit",
 )
 SEPA = Method("sepa_debit", "SEPA Direct Debit", ("eur",), "A mandate you accept once; debits settle in a few days")
 BACS = Method("bacs_debit", "Bacs Direct Debit", ("gbp",), "A Direct Debit mandate; debits settle in a few days")
@@ -46,6 +51,9 @@ BANCONTACT = Method(
     "bancontact", "Bancontact", ("eur",), "Authorise once with Bancontact; renewals by SEPA Direct Debit", "sepa_debit"
 )
 ALL_METHODS = {m.type: m for m in (CARD, ACH, SEPA, BACS, BECS, ACSS, IDEAL, BANCONTACT)}
+# The types payments are made with (a bank redirect's renewals are SEPA debits): the one list every
+# filter, policy and table of payment methods offers.
+CHARGED_METHOD_CHOICES = [(m.type, m.short or m.label) for m in ALL_METHODS.values() if not m.renews_as]
 
 # The billing currency a new organisation of each country starts in, unless a launch changed it.
 DEFAULT_CURRENCY = {

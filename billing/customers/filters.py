@@ -6,16 +6,11 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 from djstripe.models import Invoice, PaymentMethod, Product, Subscription
 
+from billing.currencies.countries import CHARGED_METHOD_CHOICES
 from billing.ui.filters import YES_NO, choice, clean_search, country_choices, search_field
 
 STATUSES = [(s, s.replace("_", " ").capitalize()) for s in ("active", "trialing", "past_due", "canceled", "unpaid")]
-METHOD_TYPES = [
-    ("card", "Card"),
-    ("us_bank_account", "ACH (US bank)"),
-    ("sepa_debit", "SEPA Direct Debit"),
-    ("bacs_debit", "BACS"),
-    ("au_becs_debit", "BECS"),
-]
+METHOD_TYPES = CHARGED_METHOD_CHOICES
 
 
 def _currencies():

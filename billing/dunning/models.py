@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from billing.currencies.countries import CHARGED_METHOD_CHOICES
+
 
 class Segment(models.TextChoices):
     enterprise = "enterprise", "Enterprise"
@@ -24,11 +26,7 @@ class FinalAction(models.TextChoices):
     leave_open = "leave_open", "Leave it open for the account manager"
 
 
-METHOD_TYPES = [
-    ("card", "Card"),
-    ("us_bank_account", "ACH (US bank)"),
-    ("sepa_debit", "SEPA Direct Debit"),
-]
+METHOD_TYPES = CHARGED_METHOD_CHOICES
 
 
 class EmailTemplate(models.Model):

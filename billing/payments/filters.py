@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from billing.currencies.countries import CHARGED_METHOD_CHOICES
 from billing.ui.filters import (
     AmountRangeForm,
     amount_range_q,
@@ -16,14 +17,7 @@ from billing.ui.filters import (
 )
 
 STATUSES = [("succeeded", "Succeeded"), ("failed", "Failed"), ("pending", "Pending (bank debits settling)")]
-METHODS = [
-    ("card", "Card"),
-    ("us_bank_account", "ACH"),
-    ("sepa_debit", "SEPA Direct Debit"),
-    ("bacs_debit", "BACS"),
-    ("au_becs_debit", "BECS"),
-    ("acss_debit", "Pre-authorised debit"),
-]
+METHODS = CHARGED_METHOD_CHOICES
 FAILURES = [
     (c, c.replace("_", " ").capitalize())
     for c in (
