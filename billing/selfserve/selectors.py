@@ -95,7 +95,9 @@ def plan_page(*, organisation: Organisation) -> dict:
     rows = []
     for s in [*live, *recent_ended]:
         items = (s.stripe_data.get("items") or {}).get("data") or []
-        item = items[0] if items else {"price": {}, "quantity": 0}
+        # The plan is the seat item; a metered item (usage) rides along and is shown on the usage page.
+        seats = [i for i in items if ((i.get("price") or {}).get("recurring") or {}).get("usage_type") != "metered"]
+        item = (seats or items or [{"price": {}, "quantity": 0}])[0]
         currency = (s.stripe_data.get("currency") or "").lower()
         if currency not in by_currency:
             by_currency[currency] = offers(currency=currency)

@@ -67,3 +67,31 @@ def test_only_owners_and_billing_admins_see_billing(client, people, role, sees_b
     else:
         assert not any(text in page for text in billing)
         assert "shown to your organisation's owners and billing admins" in page
+
+
+def test_a_metered_item_reads_as_usage_not_as_none_seats(client, people):
+    from billing.stripe import mirror
+    from tests import stripe_payloads as sp
+
+    mirror_customer("cus_acme")
+    seats = sp.price("price_pro_monthly_usd", product_id="prod_pro")
+    metered = sp.price("price_calls_usd", product_id="prod_calls", unit_amount=2)
+    metered["recurring"] = {**metered["recurring"], "usage_type": "metered", "meter": "mtr_calls"}
+    metered["nickname"] = "API calls"
+    items = [
+        {**sp.subscription_item("sub_cus_acme_0", metered, 0, 1_760_000_000), "quantity": None},
+        sp.subscription_item("sub_cus_acme_0", seats, 5, 1_760_000_000),
+    ]
+    mirror.apply_event(
+        sp.event(
+            sp.subscription("sub_cus_acme_0", customer_id="cus_acme", items=items),
+            "customer.subscription.updated",
+            created=1_900_000_000,
+        )
+    )
+    login(client, people.owner)
+    overview = client.get(reverse("selfserve:overview")).content.decode()
+    plan = client.get(reverse("selfserve:plan")).content.decode()
+    assert "None seat" not in overview and "None seat" not in plan
+    assert "API calls" in overview and "billed on usage" in overview
+    assert "<strong>5</strong> seats" in plan  # the plan card is the seat item, not the meter
