@@ -51,7 +51,12 @@ def worked_invoices(admin, analyst) -> list[str]:
     open_invoices = list(Invoice.mirror.open().order_by("created")[:40])
     net30 = [i for i in open_invoices if i.stripe_data.get("collection_method") == "send_invoice"]
     failing = [i for i in open_invoices if i.stripe_data.get("attempt_count")]
-    paid = list(Invoice.mirror.paid().order_by("-created")[:5])
+    paid = [
+        (invoice, line)
+        for invoice in Invoice.mirror.paid().order_by("-created")[:20]
+        for line in ((invoice.stripe_data.get("lines") or {}).get("data") or [])[:1]
+        if line.get("id") and (line.get("amount") or 0) > 0 and (line.get("quantity") or 0) > 1
+    ]
     if InvoiceAction.objects.exists():
         return done  # already done on an earlier run
     if net30:
@@ -63,22 +68,22 @@ def worked_invoices(admin, analyst) -> list[str]:
             request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo-send-{net30[0].id}"),
         )
         done.append(f"sent {net30[0].stripe_data.get('number')}")
-    if paid:
-        line = (paid[0].stripe_data.get("lines") or {}).get("data", [{}])[0]
+    if paid:  # a seat line to credit one seat of (a metered or $0 line has nothing to credit)
+        invoice, line = paid[0]
         invoices.invoice_action_request(
-            invoice=paid[0],
+            invoice=invoice,
             kind="credit_note",
             actor=admin,
             reason="One seat was added by mistake",
-            request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo-cn-{paid[0].id}"),
+            request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo-cn-{invoice.id}"),
             form={
-                "lines": {line.get("id"): 1} if line.get("id") else {},
+                "lines": {line["id"]: 1},
                 "credit_reason": "order_change",
                 "settle": "credit",
                 "memo": "Credit for a seat added by mistake",
             },
         )
-        done.append(f"credited {paid[0].stripe_data.get('number')}")
+        done.append(f"credited {invoice.stripe_data.get('number')}")
     if failing:
         invoices.invoice_action_request(
             invoice=failing[-1],
