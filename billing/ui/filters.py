@@ -8,6 +8,9 @@ from functools import lru_cache
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from billing.money import exponent
 
@@ -16,6 +19,33 @@ SEARCH_MAX = 200
 
 class SearchInput(forms.TextInput):
     input_type = "search"
+
+
+SELECTED = SafeString(" selected")
+
+
+class FastSelect(forms.Select):
+    """A <select> written in Python: Django renders each <option> through the template engine, and a
+    country filter's 250 of them were half the time of a list page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        selected = {str(v) for v in self.format_value(value)}
+        flat = []
+        for choice_value, label in self.choices:
+            group = label if isinstance(label, list | tuple) else None
+            flat += [("" if v is None else str(v), text) for v, text in group or [(choice_value, label)]]
+        options = format_html_join(
+            "", '<option value="{}"{}>{}</option>', ((v, SELECTED if v in selected else "", t) for v, t in flat)
+        )
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
+
+
+def fast_selects(form: forms.Form) -> None:
+    """Swap the plain <select>s of a (per-request copy of a) filter form for `FastSelect`."""
+    for field in form.fields.values():
+        if type(field.widget) is forms.Select:
+            field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
 
 
 def clean_search(value: str) -> str:

@@ -23,6 +23,7 @@ from django.shortcuts import render
 from accounts.access import can
 from accounts.audit import audit
 from billing.ui.csv import stream_csv
+from billing.ui.filters import fast_selects
 from billing.ui.paginators import CappedPaginator
 
 
@@ -78,6 +79,7 @@ def list_response(
     context: dict | None = None,
 ) -> HttpResponse:
     filterset = spec.filterset(request.GET or None, queryset=queryset, request=request)
+    fast_selects(filterset.form)
     filter_errors: list[str] = []
     if filterset.is_bound and not filterset.is_valid():
         for name, errors in filterset.form.errors.items():

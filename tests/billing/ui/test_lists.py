@@ -132,3 +132,19 @@ def test_customer_filters_by_plan_method_and_past_due(client, three):
     assert "cus_initech" in page and "cus_globex<" not in page
     page = body(client.get(reverse("customers:list"), {"plan": "prod_pro"}))
     assert "cus_acme" in page
+
+
+def test_fast_select_renders_as_django_does_escaped_and_selected():
+    from django import forms
+
+    from billing.ui.filters import FastSelect
+
+    choices = [("", "Any"), ("DE", "Germany"), ("x\"><script>", "<b>bad</b>"), ("Group", [("a", "A"), ("b", "B")])]
+    html = FastSelect(choices=choices).render("country", "DE", attrs={"id": "id_country"})
+    assert html.startswith('<select name="country" id="id_country">')
+    assert '<option value="DE" selected>Germany</option>' in html
+    assert '<option value="" >' not in html and '<option value="">Any</option>' in html
+    assert "<script>" not in html and "&lt;b&gt;bad&lt;/b&gt;" in html
+    assert '<option value="b">B</option>' in html
+    plain = forms.Select(choices=choices).render("country", "DE")
+    assert plain.count("<option") == html.count("<option")
