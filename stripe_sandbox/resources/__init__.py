@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (each registers its routes)
     subscription_schedules,
     subscriptions,
     tax_rates,
+    tax_registrations,
     test_clocks,
     webhooks,
 )
