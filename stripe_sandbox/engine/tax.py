@@ -136,6 +136,7 @@ def automatic_rate(api: Api, jurisdiction: str) -> dict:
         rate_type="percentage",
     )
     api.state.add(rate)
+    api.emit("tax_rate.created", rate)
     return rate
 
 
