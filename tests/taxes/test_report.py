@@ -55,7 +55,7 @@ def mirror_invoice(n: int, *, customer: str, jurisdiction: str, day: dt.date, st
 
 @pytest.fixture
 def books(db):
-    for n, (code, (currency, pct)) in enumerate(RATES.items()):
+    for n, (code, (_currency, pct)) in enumerate(RATES.items()):
         PortalTaxRate.objects.create(
             jurisdiction=code, country=code[:2], state=code[3:], display_name="Tax", tax_type="vat",
             percentage=Decimal(pct), stripe_id=f"txr_{n}",
