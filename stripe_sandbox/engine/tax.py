@@ -61,7 +61,12 @@ def registration_place(reg: dict) -> tuple[str, str, str]:
 
 
 def _active(reg: dict, now: int) -> bool:
-    return reg["active_from"] <= now and (reg.get("expires_at") is None or now < reg["expires_at"])
+    """Active at `now` (a customer's test-clock time): a registration made or ended with "now" holds
+    from (or stops at) any clock time, as test clocks run behind the wall clock registrations use."""
+    started = reg.get("_from_now") or reg["active_from"] <= now
+    if reg.get("_ended_now"):
+        return False
+    return bool(started) and (reg.get("expires_at") is None or now < reg["expires_at"])
 
 
 def _registered(api: Api, now: int) -> list[tuple[str, str, str]]:

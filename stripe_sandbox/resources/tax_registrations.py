@@ -80,6 +80,7 @@ def registration_create(api: Api, params: dict) -> dict:
                 code="tax_registration_overlap",
                 param="active_from",
             )
+    reg["_from_now"] = params["active_from"] == "now"
     api.state.add(_fresh(reg, now))
     return reg
 
@@ -99,6 +100,7 @@ def registration_update(api: Api, params: dict, id: str) -> dict:
         if expires_at is not None and expires_at < reg["active_from"]:
             raise SandboxError(400, "expires_at must not be before active_from.", param="expires_at")
         reg["expires_at"] = expires_at
+        reg["_ended_now"] = params["expires_at"] == "now"
     if "active_from" in params:
         reg["active_from"] = _when(params["active_from"], "active_from", now)
     return _fresh(reg, now)
