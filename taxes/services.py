@@ -36,6 +36,8 @@ from taxes.selectors import buyer_of, seller, stripe_tax_exempt
 from taxes.tax_ids import EU_COUNTRIES
 from taxes.treatment import Treatment, treat
 
+LIVE_STATUSES = ["active", "trialing", "past_due", "incomplete", "unpaid"]
+
 
 class TaxError(ValueError):
     """Bad input or a refusal, in words for the person at the form; nothing was sent to Stripe."""
@@ -332,6 +334,7 @@ def customer_tax_status_set(
     certificate_expires: dt.date | None = None,
     note: str = "",
     actor,
+    subscription_ids: tuple[str, ...] = (),
 ) -> CustomerTaxStatus:
     """Check, store and tell Stripe (`tax_exempt`, the reverse-charge note on invoices)."""
     if status not in TaxStatus.values:
@@ -370,7 +373,7 @@ def customer_tax_status_set(
         row.certificate_expires = certificate_expires if status == TaxStatus.exempt else None
         row.note, row.updated_by, row.updated_at = (note or "").strip()[:300], actor, timezone.now()
         row.save()
-        treatment = customer_tax_apply(organisation=organisation, status=row)
+        treatment = customer_tax_apply(organisation=organisation, status=row, subscription_ids=subscription_ids)
         audit(
             actor,
             "tax.customer_status",
@@ -382,9 +385,12 @@ def customer_tax_status_set(
     return row
 
 
-def customer_tax_apply(*, organisation: Organisation, status: CustomerTaxStatus | None = None) -> Treatment:
+def customer_tax_apply(
+    *, organisation: Organisation, status: CustomerTaxStatus | None = None, subscription_ids: tuple[str, ...] = ()
+) -> Treatment:
     """Tell Stripe the customer's `tax_exempt` and the legal note its invoices carry; then move its
-    subscriptions to the taxes of the current mode."""
+    subscriptions (the mirror's live ones, and `subscription_ids` not mirrored yet) to the taxes of
+    the current mode."""
     status = status or CustomerTaxStatus.objects.filter(organisation=organisation).first()
     treatment = treat(seller(), buyer_of(organisation, status=status), timezone.now().date())
     exempt = stripe_tax_exempt(treatment)
@@ -402,10 +408,12 @@ def customer_tax_apply(*, organisation: Organisation, status: CustomerTaxStatus 
     mirror.apply_object(customer)
     if status is not None and status.stripe_tax_exempt != exempt:
         CustomerTaxStatus.objects.filter(pk=status.pk).update(stripe_tax_exempt=exempt)
-    for sub_id in Subscription.objects.filter(
+        status.stripe_tax_exempt = exempt
+    live = Subscription.objects.filter(
         customer_id=organisation.stripe_customer_id,
-        stripe_data__status__in=["active", "trialing", "past_due", "incomplete"],
-    ).values_list("id", flat=True):
+        stripe_data__status__in=LIVE_STATUSES,
+    ).values_list("id", flat=True)
+    for sub_id in dict.fromkeys([*live, *subscription_ids]):
         subscription_taxes_apply(subscription_id=sub_id, treatment=treatment, version=version)
     return treatment
 
@@ -438,6 +446,11 @@ def subscription_taxes_apply(*, subscription_id: str, treatment: Treatment, vers
             idempotency_key=key_for("subscription.taxes", subscription_id, _digest(params), version or _version(None)),
         )
     except StripeGatewayError as error:
+        # Ended meanwhile (the mirror had not heard yet): it needs no taxes; the mirror learns its state.
+        current = gateway().get(f"/v1/subscriptions/{subscription_id}")
+        if current.get("status") not in LIVE_STATUSES:
+            mirror.apply_object(current)
+            return current
         raise _stripe_failed(error) from error
     mirror.apply_object(sub)
     return sub

@@ -3,7 +3,8 @@ that jurisdiction's registration threshold (`taxes.rates.THRESHOLDS`, with its s
 last 12 months. A warning from 80 %; over 100 % it is time to register.
 
 Sales are finalised invoices' amounts before tax, placed by the customer address on the invoice
-(Stripe's `customer_address`), falling back to the organisation's country. Both sides are compared
+(Stripe's `customer_address`), falling back to the organisation's country and the state finance
+recorded in its tax status. Both sides are compared
 in the reporting currency: each invoice at the FX rate of its day, the threshold at today's.
 """
 
@@ -17,7 +18,7 @@ from djstripe.models import Invoice
 
 from accounts.models import Organisation
 from billing.currencies.fx import RateBook
-from taxes.models import Registration, TaxSettings
+from taxes.models import CustomerTaxStatus, Registration, TaxSettings
 from taxes.rates import THRESHOLDS, Threshold
 from taxes.report import FINALISED
 from taxes.tax_ids import EU_COUNTRIES
@@ -78,6 +79,9 @@ def threshold_watch(*, today: dt.date | None = None, quote: str | None = None) -
     book = RateBook(quote)
     since = int(dt.datetime.combine(today - dt.timedelta(days=365), dt.time(), tzinfo=dt.UTC).timestamp())
     countries = dict(Organisation.objects.exclude(stripe_customer_id=None).values_list("stripe_customer_id", "country"))
+    states = dict(
+        CustomerTaxStatus.objects.exclude(state="").values_list("organisation__stripe_customer_id", "state")
+    )  # where the invoice's address has no state, the one finance recorded
     watches: dict[str, Watch] = {}
     rows = Invoice.objects.filter(
         stripe_data__status__in=FINALISED, stripe_data__status_transitions__finalized_at__gte=since
@@ -90,7 +94,8 @@ def threshold_watch(*, today: dt.date | None = None, quote: str | None = None) -
     )
     for customer, address, currency, amount, when in rows.iterator(chunk_size=2000):
         address = address or {}
-        place = place_of(address.get("country") or countries.get(customer, ""), address.get("state") or "", home)
+        state = address.get("state") or states.get(customer, "")
+        place = place_of(address.get("country") or countries.get(customer, ""), state, home)
         if place is None or place in registered or place not in THRESHOLDS:
             continue
         watch = watches.setdefault(place, Watch(THRESHOLDS[place]))
