@@ -35,8 +35,8 @@ class TaxSettings(models.Model):
 
     @classmethod
     def current(cls) -> TaxSettings:
-        row, _ = cls.objects.get_or_create(pk=1)
-        return row
+        """The settings row, or the defaults (unsaved) before anyone saved any: one query to read."""
+        return cls.objects.filter(pk=1).select_related("updated_by").first() or cls(pk=1)
 
 
 class RegistrationType(models.TextChoices):

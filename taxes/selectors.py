@@ -33,14 +33,19 @@ def _mirror_tax_id(customer_id: str | None) -> tuple[str, str]:
     return "", ""
 
 
-def _address_state(customer_id: str | None) -> str:
+def _address_state(customer_id: str | None, customer: Customer | None = None) -> str:
     if not customer_id:
         return ""
-    data = Customer.objects.filter(id=customer_id).values_list("stripe_data", flat=True).first() or {}
+    if customer is not None and customer.id == customer_id:
+        data = customer.stripe_data or {}
+    else:
+        data = Customer.objects.filter(id=customer_id).values_list("stripe_data", flat=True).first() or {}
     return ((data.get("address") or {}).get("state") or "").upper()
 
 
-def buyer_of(organisation: Organisation, *, status: CustomerTaxStatus | None = None) -> Buyer:
+def buyer_of(
+    organisation: Organisation, *, status: CustomerTaxStatus | None = None, customer: Customer | None = None
+) -> Buyer:
     """The organisation as the engine sees it: its status if finance set one, else what the mirror
     knows (billing address state, tax IDs the customer added), a business by default."""
     if status is None:
@@ -50,7 +55,7 @@ def buyer_of(organisation: Organisation, *, status: CustomerTaxStatus | None = N
         kind, value = _mirror_tax_id(organisation.stripe_customer_id)
     return Buyer(
         country=str(organisation.country),
-        state=(status.state if status and status.state else _address_state(organisation.stripe_customer_id)),
+        state=(status.state if status and status.state else _address_state(organisation.stripe_customer_id, customer)),
         business=status is None or status.customer_type == CustomerType.business,
         tax_id=value,
         tax_id_type=kind,

@@ -426,8 +426,9 @@ def _version(status: CustomerTaxStatus | None) -> str:
     """What makes a repeat of the same Stripe parameters a new request: the mode's and the status's
     last change (taxable -> exempt -> taxable sends `none` twice, and both must reach Stripe)."""
     settings = TaxSettings.current()
+    saved = 0 if settings._state.adding else settings.updated_at.timestamp()  # never saved: the defaults
     stamp = status.updated_at.timestamp() if status else 0
-    return f"{settings.updated_at.timestamp():.6f}-{stamp:.6f}"
+    return f"{saved:.6f}-{stamp:.6f}"
 
 
 def subscription_taxes_apply(*, subscription_id: str, treatment: Treatment, version: str = "") -> dict:

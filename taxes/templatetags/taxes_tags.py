@@ -12,11 +12,11 @@ register = template.Library()
 
 
 @register.inclusion_tag("taxes/_treatment_panel.html", takes_context=True)
-def tax_treatment_panel(context, organisation):
+def tax_treatment_panel(context, organisation, customer=None):
     from django.utils import timezone
 
     status = CustomerTaxStatus.objects.filter(organisation=organisation).first()
-    buyer = buyer_of(organisation, status=status)
+    buyer = buyer_of(organisation, status=status, customer=customer)
     settings = TaxSettings.current()
     initial = {"status": "taxable", "customer_type": "business"}
     if status is not None:
