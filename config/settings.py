@@ -247,6 +247,7 @@ CELERY_TASK_ROUTES = {
     "billing.usage.tasks.reconcile_usage": {"queue": "reports"},
     "billing.usage.tasks.maintain_partitions": {"queue": "reports"},
     "billing.currencies.tasks.*": {"queue": "stripe"},
+    "taxes.tasks.*": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -16,7 +16,7 @@ from djstripe.models import Subscription
 
 from accounts.audit import audit
 from accounts.models import Organisation
-from billing.stripe import mirror
+from billing.stripe import mirror, queue
 from billing.stripe.errors import StripeGatewayError
 from billing.stripe.gateway import gateway
 from billing.stripe.idempotency import key_for
@@ -48,6 +48,16 @@ def _stripe_failed(error: StripeGatewayError) -> TaxError:
 
 
 # --- settings ------------------------------------------------------------------------------------
+def taxes_reapply(*, reason: str) -> int:
+    """After a change that can move customers' taxes (the mode, a registration, a rate): every
+    organisation with a Stripe customer is re-applied by a task on the `stripe` queue, after commit.
+    Invoices already issued keep their taxes; subscriptions take the new ones from their next invoice."""
+    ids = list(Organisation.objects.exclude(stripe_customer_id=None).values_list("pk", flat=True))
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: queue.send("taxes.tasks.reapply_customer", pk))
+    return len(ids)
+
+
 @transaction.atomic
 def tax_settings_update(*, mode: str, home_country: str, home_state: str = "", actor) -> TaxSettings:
     if mode not in TaxMode.values:
@@ -61,6 +71,8 @@ def tax_settings_update(*, mode: str, home_country: str, home_state: str = "", a
     row.updated_at, row.updated_by = timezone.now(), actor
     row.save()
     audit(actor, "tax.settings", row, before=before, after={"mode": mode, "home_country": home_country})
+    if before["mode"] != mode or before["home_country"] != home_country:
+        taxes_reapply(reason="tax.settings")
     return row
 
 
@@ -170,6 +182,7 @@ def registration_create(
             reg.stripe_id = answer["id"]
             reg.save(update_fields=["stripe_id"])
         audit(actor, "tax.registration.create", reg, jurisdiction=reg.jurisdiction, scheme=scheme, mode=settings.mode)
+        taxes_reapply(reason="tax.registration.create")
     if settings.mode == TaxMode.portal_rates:
         for code in registration_jurisdictions(reg):
             tax_rate_ensure(jurisdiction=code, actor=actor)
@@ -202,6 +215,7 @@ def registration_end(*, registration: Registration, effective_to: dt.date, actor
             except StripeGatewayError as error:
                 raise _stripe_failed(error) from error
         audit(actor, "tax.registration.end", registration, effective_to=effective_to.isoformat())
+        taxes_reapply(reason="tax.registration.end")
     return registration
 
 
@@ -318,6 +332,7 @@ def tax_rate_change(
             after=str(percentage),
             source=source,
         )
+        taxes_reapply(reason="tax.rate.change")
     return row
 
 

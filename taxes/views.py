@@ -49,7 +49,10 @@ def mode_update(request: HttpRequest) -> HttpResponse:
     except services.TaxError as error:
         messages.error(request, f"Not saved: {error}")
     else:
-        messages.success(request, f"Saved: {row}. Customers move to it when their tax status is next applied.")
+        messages.success(
+            request,
+            f"Saved: {row}. Customers' subscriptions move to it in the background; issued invoices keep their taxes.",
+        )
     return redirect("taxes:settings")
 
 
@@ -103,8 +106,8 @@ def rate_change(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"{row.jurisdiction} is now {row.percentage.normalize()} %: the old Stripe tax rate is archived, "
-            "issued invoices keep it.",
+            f"{row.jurisdiction} is now {row.percentage.normalize()} %: the old Stripe tax rate is archived "
+            "(issued invoices keep it); subscriptions move to the new one in the background.",
         )
     return redirect("taxes:settings")
 

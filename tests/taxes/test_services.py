@@ -72,7 +72,9 @@ def test_portal_rates_mode_makes_rates_and_a_change_archives_the_old_one(sandbox
     assert new.active and gateway().get(f"/v1/tax_rates/{new.stripe_id}")["percentage"] == 20
 
 
-def test_customer_status_reaches_stripe_and_the_invoices_carry_the_tax(sandbox, people, stripe_calls):
+def test_customer_status_reaches_stripe_and_the_invoices_carry_the_tax(
+    sandbox, people, stripe_calls, settings, django_capture_on_commit_callbacks
+):
     set_mode(TaxMode.portal_rates, people.admin, home="DE")
     services.registration_create(
         country="DE", tax_type="vat", scheme="oss_union", effective_from=TODAY, actor=people.admin
@@ -136,11 +138,11 @@ def test_customer_status_reaches_stripe_and_the_invoices_carry_the_tax(sandbox, 
     assert latest["total_taxes"] == [] and "Reverse charge" in latest["footer"]
     assert CustomerTaxStatus.objects.get().stripe_tax_exempt == "reverse"
 
-    # Stripe Tax mode: automatic tax on, default rates off.
-    set_mode(TaxMode.stripe_tax, people.admin, home="DE")
-    services.customer_tax_status_set(
-        organisation=org.organisation, status="taxable", customer_type="consumer", actor=people.admin
-    )
+    # Stripe Tax mode: every customer is re-applied by a task: automatic tax on, default rates off.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    people.acme.__class__.objects.exclude(pk=org.organisation.pk).update(stripe_customer_id=None)  # not at Stripe
+    with django_capture_on_commit_callbacks(execute=True):
+        set_mode(TaxMode.stripe_tax, people.admin, home="DE")
     sub = gateway().get(f"/v1/subscriptions/{org.subscription_id}")
     assert sub["automatic_tax"]["enabled"] is True and sub["default_tax_rates"] == []
     assert TaxSettings.current().mode == TaxMode.stripe_tax
