@@ -144,6 +144,7 @@ class CustomerTaxStatus(models.Model):
     state = models.CharField(max_length=3, blank=True, help_text="US state or Canadian province")
     tax_id_type = models.CharField(max_length=16, blank=True)
     tax_id_value = models.CharField(max_length=64, blank=True, help_text="Canonical form, checked with stdnum")
+    tax_id_online = models.CharField(max_length=120, blank=True, help_text="What VIES/HMRC said, or why skipped")
     certificate_ref = models.CharField(max_length=120, blank=True)
     certificate_expires = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)

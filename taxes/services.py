@@ -35,6 +35,7 @@ from taxes.models import (
 from taxes.selectors import buyer_of, seller, stripe_tax_exempt
 from taxes.tax_ids import EU_COUNTRIES
 from taxes.treatment import Treatment, treat
+from taxes.verification import verify_online
 
 LIVE_STATUSES = ["active", "trialing", "past_due", "incomplete", "unpaid"]
 
@@ -359,9 +360,12 @@ def customer_tax_status_set(
     state = (state or "").upper().strip()
     if state and rates.rate_for(f"{organisation.country}-{state}") is None:
         raise TaxError(f"{state} is not a state or province of {organisation.country} in the rate table.")
-    compact = ""
+    compact, online = "", None
     if tax_id_value.strip():
         compact = tax_ids.validate(tax_id_type, tax_id_value)  # TaxIdError says why
+        online = verify_online(tax_id_type, compact)
+        if online.status == "invalid":
+            raise TaxError(f"{compact}: {online.message}.")
     certificate_ref = (certificate_ref or "").strip()[:120]
     today = timezone.now().date()
     if status == TaxStatus.exempt:
@@ -384,6 +388,7 @@ def customer_tax_status_set(
         before = {"status": row.status, "tax_id": row.tax_id_value, "certificate": row.certificate_ref}
         row.status, row.customer_type, row.state = status, customer_type, state
         row.tax_id_type, row.tax_id_value = (tax_id_type if compact else ""), compact
+        row.tax_id_online = (f"{online.message} {online.name}".strip() if online else "")[:120]
         row.certificate_ref = certificate_ref if status == TaxStatus.exempt else ""
         row.certificate_expires = certificate_expires if status == TaxStatus.exempt else None
         row.note, row.updated_by, row.updated_at = (note or "").strip()[:300], actor, timezone.now()

@@ -8,6 +8,7 @@ import pytest
 from billing.stripe.gateway import gateway
 from taxes.models import Registration, TaxSettings
 from tests.e2e.test_browser import browser, log_in  # noqa: F401  (the fixture)
+from tests.pages import mirror_customer
 from tests.taxes.test_report import books, mirror_invoice  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -68,10 +69,15 @@ def test_an_admin_registers_switches_mode_and_runs_the_report(browser, live_serv
 
 def test_the_tax_pages_read_on_a_phone(browser, live_server, people, books):  # noqa: F811
     mirror_invoice(1, customer="cus_tax", jurisdiction="DE", day=dt.date(2026, 10, 5), status="paid", lines=[10000])
+    mirror_customer("cus_acme", subscriptions=0, invoices=0)  # Acme's page, with its tax treatment panel
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     log_in(page, live_server.url, "finance-admin")
-    for path in ("/taxes/", "/taxes/report/?start=2026-10-01&end=2026-11-30", "/customers/cus_tax/"):
+    for path in ("/taxes/", "/taxes/report/?start=2026-10-01&end=2026-11-30", "/customers/cus_acme/"):
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not overflow, f"{path} scrolls sideways on a phone"
+    page.click("summary:has-text('Edit tax status')")
+    assert page.is_visible("#tax-treatment select[name=status]")
+    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not overflow, "the tax status form scrolls sideways on a phone"

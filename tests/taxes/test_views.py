@@ -101,3 +101,21 @@ def test_customer_page_shows_the_treatment_panel(client, people):
         text = client.get(reverse("customers:detail", args=["cus_acme"])).content.decode()
         assert "Tax treatment" in text and 'data-treatment="taxed"' in text and "19 %" in text
         assert ("Edit tax status" in text) == can_edit
+
+
+@pytest.mark.parametrize("name", [None, "owner", "outsider", "support", "analyst"])
+def test_no_write_for_those_who_may_not(client, people, name, stripe_calls):
+    reg = Registration.objects.create(country="GB", tax_type="vat", effective_from=dt.date(2026, 1, 1))
+    login(client, who(people, name))
+    writes = [
+        (reverse("taxes:registration_add"), {"country": "DE", "tax_type": "vat", "effective_from": "2026-01-01"}),
+        (reverse("taxes:registration_end", args=[reg.pk]), {"effective_to": "2026-12-31"}),
+        (reverse("taxes:rate_change"), {"jurisdiction": "DE", "percentage": "20", "source": "law"}),
+        (reverse("taxes:customer_status", args=[people.acme.pk]), {"status": "taxable", "customer_type": "business"}),
+    ]
+    for url, data in writes:
+        assert client.post(url, data).status_code == WRITE[name], url
+        assert client.get(url).status_code in (302, 403, 405)  # never a page, never a change
+    reg.refresh_from_db()
+    assert reg.effective_to is None and Registration.objects.count() == 1
+    assert not PortalTaxRate.objects.exists() and not CustomerTaxStatus.objects.exists() and stripe_calls == []
