@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django_countries import countries
 
-from taxes.models import CustomerType, RegistrationScheme, RegistrationType, TaxMode, TaxStatus
+from taxes.models import CustomerType, RegistrationScheme, RegistrationType, TaxBehavior, TaxMode, TaxStatus
 from taxes.tax_ids import TYPES
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -14,6 +14,8 @@ class ModeForm(forms.Form):
     mode = forms.ChoiceField(choices=TaxMode.choices, widget=forms.RadioSelect)
     home_country = forms.ChoiceField(label="Established in", choices=list(countries))
     home_state = forms.CharField(label="State/province", max_length=3, required=False)
+    tax_behavior = forms.ChoiceField(label="Prices", choices=TaxBehavior.choices)
+    tax_code = forms.CharField(label="Product tax code (Stripe Tax)", max_length=20)
 
 
 class RegistrationForm(forms.Form):

@@ -17,10 +17,21 @@ class TaxMode(models.TextChoices):
     portal_rates = "portal_rates", "Portal rates (Stripe tax rates the portal assigns)"
 
 
+class TaxBehavior(models.TextChoices):
+    exclusive = "exclusive", "Prices exclude tax (tax is added)"
+    inclusive = "inclusive", "Prices include tax"
+
+
 class TaxSettings(models.Model):
-    """One row (pk 1): the mode and where the seller is established."""
+    """One row (pk 1): the mode, where the seller is established, and how prices carry tax."""
 
     mode = models.CharField(max_length=16, choices=TaxMode.choices, default=TaxMode.portal_rates)
+    tax_behavior = models.CharField(max_length=10, choices=TaxBehavior.choices, default=TaxBehavior.exclusive)
+    tax_code = models.CharField(
+        max_length=20,
+        default="txcd_10103001",
+        help_text="Stripe Tax product tax code for the subscription (txcd_10103001: SaaS, business use)",
+    )
     home_country = CountryField(default="US", help_text="Where the company is established")
     home_state = models.CharField(max_length=3, blank=True, help_text="State or province, for US and CA")
     updated_at = models.DateTimeField(default=timezone.now)

@@ -28,7 +28,13 @@ def tax_settings(request: HttpRequest) -> HttpResponse:
     context.update(
         can_edit=can(request.user, "tax.edit"),
         mode_form=ModeForm(
-            initial={"mode": settings.mode, "home_country": settings.home_country, "home_state": settings.home_state}
+            initial={
+                "mode": settings.mode,
+                "home_country": settings.home_country,
+                "home_state": settings.home_state,
+                "tax_behavior": settings.tax_behavior,
+                "tax_code": settings.tax_code,
+            }
         ),
         registration_form=RegistrationForm(request.session.pop("tax_registration_form", None) or None),
         rate_form=RateChangeForm(),

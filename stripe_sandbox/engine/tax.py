@@ -51,6 +51,26 @@ def standard_rates() -> dict[str, tuple[str, str]]:
 RATES = standard_rates()
 
 
+# --- settings -----------------------------------------------------------------------------------------
+SETTINGS_ID = "tax_settings"
+
+
+def tax_settings(api: Api) -> dict:
+    """The account's one `tax.settings` object (made on first use)."""
+    settings = api.state.objects.get(SETTINGS_ID)
+    if settings is None:
+        settings = make(
+            "tax.settings",
+            id=SETTINGS_ID,
+            defaults={"tax_behavior": None, "tax_code": "txcd_10000000", "provider": "stripe"},
+            head_office=None,
+            status="pending",
+            status_details={"pending": {"missing_fields": ["head_office"]}},
+        )
+        api.state.add(settings)
+    return settings
+
+
 # --- registrations ------------------------------------------------------------------------------------
 def registration_place(reg: dict) -> tuple[str, str, str]:
     """(country, state, type) of a `tax.registration`."""
@@ -159,6 +179,8 @@ def prepare(api: Api, invoice: dict, customer: dict, *, tax_rates: list[dict], a
         codes, reason = automatic_jurisdictions(api, customer, now)
         invoice["_tax_rates"] = [automatic_rate(api, code) for code in codes]
         invoice["_taxability_reason"] = reason
+        # Prices' own tax_behavior is not modelled: the account's default says inclusive or exclusive.
+        invoice["_tax_inclusive"] = tax_settings(api)["defaults"].get("tax_behavior") == "inclusive"
     else:
         exempt = customer.get("tax_exempt")
         invoice["_tax_rates"] = tax_rates
@@ -181,14 +203,16 @@ def apply_taxes(invoice: dict) -> tuple[int, int]:
     """Put each line's taxes and the invoice's `total_taxes`; (exclusive tax, inclusive tax) in minor units."""
     rates = invoice.get("_tax_rates") or []
     reason = invoice.get("_taxability_reason") or "standard_rated"
+    automatic_inclusive = invoice.get("_tax_inclusive") if (invoice.get("automatic_tax") or {}).get("enabled") else None
     zero = reason in ("customer_exempt", "reverse_charge")
     totals: dict[str, dict] = {}
     exclusive = inclusive = 0
     for line in invoice["lines"]["data"]:
         taxes = []
         for rate in rates:
-            amount = 0 if zero else tax_of(line["amount"], rate["percentage"], bool(rate.get("inclusive")))
-            behaviour = "inclusive" if rate.get("inclusive") else "exclusive"
+            inclusive_rate = bool(rate.get("inclusive")) if automatic_inclusive is None else automatic_inclusive
+            amount = 0 if zero else tax_of(line["amount"], rate["percentage"], inclusive_rate)
+            behaviour = "inclusive" if inclusive_rate else "exclusive"
             taxable = line["amount"] - amount if behaviour == "inclusive" else line["amount"]
             taxes.append(
                 {

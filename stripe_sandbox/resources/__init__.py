@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (each registers its routes)
     subscriptions,
     tax_rates,
     tax_registrations,
+    tax_settings,
     test_clocks,
     webhooks,
 )

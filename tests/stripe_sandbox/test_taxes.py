@@ -92,3 +92,30 @@ def test_registrations_drive_automatic_tax(sb):
     assert results["fr_b2b"] == (0, []) and results["exempt"] == (0, [])
     ended = sb.v1.tax.registrations.update(reg.id, {"expires_at": "now"})
     assert ended.status == "expired"
+
+
+def test_tax_settings_make_automatic_tax_inclusive(sb):
+    assert sb.v1.tax.settings.retrieve().status == "pending"
+    settings = sb.v1.tax.settings.update(
+        {
+            "defaults": {"tax_behavior": "inclusive", "tax_code": "txcd_10103001"},
+            "head_office": {"address": {"country": "GB"}},
+        }
+    )
+    assert settings.status == "active" and settings.defaults.tax_behavior == "inclusive"
+    with pytest.raises(stripe.InvalidRequestError, match="tax code"):
+        sb.v1.tax.settings.update({"defaults": {"tax_code": "software"}})
+    sb.v1.tax.registrations.create(
+        {"country": "GB", "country_options": {"gb": {"type": "standard"}}, "active_from": "now"}
+    )
+    price = catalog(sb, "gbp", 1200)
+    customer, _ = customer_with_card(sb, address={"country": "GB", "line1": "1 High St"})
+    sub = sb.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": price.id, "quantity": 1}], "automatic_tax": {"enabled": True}}
+    )
+    invoice = sb.v1.invoices.retrieve(sub.latest_invoice)
+    assert (invoice.total, invoice.total_taxes[0].amount, invoice.total_taxes[0].tax_behavior) == (
+        1200,
+        200,
+        "inclusive",
+    )

@@ -146,3 +146,19 @@ def test_customer_status_reaches_stripe_and_the_invoices_carry_the_tax(
     sub = gateway().get(f"/v1/subscriptions/{org.subscription_id}")
     assert sub["automatic_tax"]["enabled"] is True and sub["default_tax_rates"] == []
     assert TaxSettings.current().mode == TaxMode.stripe_tax
+    stripe_settings = gateway().get("/v1/tax/settings")
+    assert stripe_settings["head_office"]["address"]["country"] == "DE"
+    assert stripe_settings["defaults"] == {
+        "tax_behavior": "exclusive",
+        "tax_code": "txcd_10103001",
+        "provider": "stripe",
+    }
+    with pytest.raises(services.TaxError, match="txcd_"):
+        services.tax_settings_update(mode="stripe_tax", home_country="DE", tax_code="saas", actor=people.admin)
+
+
+def test_inclusive_prices_get_inclusive_portal_rates(sandbox, people):
+    services.tax_settings_update(mode="portal_rates", home_country="GB", tax_behavior="inclusive", actor=people.admin)
+    services.registration_create(country="GB", tax_type="vat", effective_from=TODAY, actor=people.admin)
+    rate = PortalTaxRate.objects.get(jurisdiction="GB")
+    assert rate.inclusive and gateway().get(f"/v1/tax_rates/{rate.stripe_id}")["inclusive"] is True

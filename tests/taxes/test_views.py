@@ -34,9 +34,10 @@ def test_pages_by_role(client, people, name, page):
 @pytest.mark.parametrize("name", list(WRITE))
 def test_writes_by_role(client, people, name, stripe_calls):
     login(client, who(people, name))
-    response = client.post(reverse("taxes:mode"), {"mode": "stripe_tax", "home_country": "DE"})
+    form = {"mode": "portal_rates", "home_country": "DE", "tax_behavior": "inclusive", "tax_code": "txcd_10103001"}
+    response = client.post(reverse("taxes:mode"), form)
     assert response.status_code == WRITE[name]
-    assert (TaxSettings.objects.filter(mode="stripe_tax").exists()) == (name == "admin")
+    assert TaxSettings.objects.filter(home_country="DE", tax_behavior="inclusive").exists() == (name == "admin")
     assert stripe_calls == []
 
 
