@@ -247,6 +247,7 @@ CELERY_TASK_ROUTES = {
     "billing.usage.tasks.reconcile_usage": {"queue": "reports"},
     "billing.usage.tasks.maintain_partitions": {"queue": "reports"},
     "billing.currencies.tasks.*": {"queue": "stripe"},
+    "taxes.tasks.*": {"queue": "stripe"},
 }
 CELERY_QUEUES_ALL = "events,stripe,reports,default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -296,6 +297,10 @@ PORTAL_APPROVAL_THRESHOLD = env.money_minor("PORTAL_APPROVAL_THRESHOLD", "1000",
 # --- Risk -----------------------------------------------------------------------------------
 # Who gets the dispute reminders (7, 3 and 1 days before evidence is due); unset: every finance admin.
 PORTAL_RISK_EMAILS = env.csv("PORTAL_RISK_EMAILS", [])
+# --- Taxes ------------------------------------------------------------------------------------------
+# Check EU VAT numbers in VIES and UK ones at HMRC when finance saves a tax status (off: offline,
+# and the result is said to be skipped, never assumed valid).
+PORTAL_TAX_ID_ONLINE_CHECK = env.boolean("PORTAL_TAX_ID_ONLINE_CHECK", False)
 # --- Currency launches (billing/currencies) ----------------------------------------------------
 # A launch's price book is built only from FX rates at most this many days old.
 PORTAL_FX_MAX_AGE_DAYS = env.integer("PORTAL_FX_MAX_AGE_DAYS", 7, minimum=1)

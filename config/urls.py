@@ -36,6 +36,7 @@ urlpatterns = [
     path("billing/usage/", include("billing.usage.customer_urls")),
     path("billing/", include("billing.selfserve.urls")),
     path("risk/", include("billing.risk.urls")),
+    path("taxes/", include("taxes.urls")),
     path("invitations/<str:token>/", member_views.accept, name="invitation_accept"),
     path("admin/", admin.site.urls),
 ]

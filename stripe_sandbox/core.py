@@ -43,6 +43,7 @@ PREFIXES = {
     "radar.value_list_item": "rsli",
     "file": "file",
     "tax_rate": "txr",
+    "tax.registration": "taxreg",
     "billing.meter": "mtr",
     "billing.meter_event": "mev",
     "test_helpers.test_clock": "clock",

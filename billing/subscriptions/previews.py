@@ -13,6 +13,7 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from djstripe.models import Customer, TaxRate
 
@@ -74,6 +75,14 @@ def _is_proration(line: dict) -> bool:
     return bool(details.get("proration") or line.get("proration"))
 
 
+def _tax_label(rate: dict) -> str:
+    """`VAT 19% (DE)`: the rate's name, its percentage as people write it, and where it applies."""
+    pct = rate.get("percentage")
+    pct_text = f" {Decimal(str(pct)).normalize():f}%" if pct is not None else ""
+    where = rate.get("jurisdiction") or rate.get("country") or ""
+    return f"{rate.get('display_name') or 'Tax'}{pct_text}{f' ({where})' if where else ''}"
+
+
 def summarise(invoice: dict) -> InvoicePreview:
     """Stripe's preview invoice, as the page shows it."""
     lines = [
@@ -90,10 +99,7 @@ def summarise(invoice: dict) -> InvoicePreview:
     for tax in invoice.get("total_taxes") or []:
         rate = (tax.get("tax_rate_details") or {}).get("tax_rate") or ""
         taxes[rate] = taxes.get(rate, 0) + int(tax.get("amount") or 0)
-    labels = {
-        rate.id: f"{rate.stripe_data.get('display_name') or 'Tax'} {rate.stripe_data.get('percentage') or ''}%".strip()
-        for rate in TaxRate.objects.filter(id__in=[r for r in taxes if r])
-    }
+    labels = {rate.id: _tax_label(rate.stripe_data) for rate in TaxRate.objects.filter(id__in=[r for r in taxes if r])}
     total, amount_due = int(invoice.get("total") or 0), int(invoice.get("amount_due") or 0)
     return InvoicePreview(
         currency=invoice.get("currency") or "",

@@ -9,6 +9,7 @@ from ..core import SandboxError, make, new_id
 from ..routing import Api, as_int, need
 from .balance import apply_balance
 from .collection import mark_paid
+from .tax import apply_taxes, prepare
 
 # A finalized invoice's secret for its hosted page and PDF URLs; private (`_`), so never in API
 # answers or events, but kept with the invoice in the state file.
@@ -94,6 +95,8 @@ def new_invoice(
     period: tuple[int, int] | None = None,
     include_pending: bool = True,
     store: bool = True,
+    tax_rates: list[dict] | None = None,
+    automatic_tax: bool | None = None,
 ) -> dict:
     customer = api.state.get(customer_id, "customer", param="customer")
     now = api.state.now(customer_id)
@@ -176,8 +179,8 @@ def new_invoice(
         last_finalization_error=None,
         latest_revision=None,
         from_invoice=None,
-        footer=None,
-        custom_fields=None,
+        footer=(customer.get("invoice_settings") or {}).get("footer"),
+        custom_fields=(customer.get("invoice_settings") or {}).get("custom_fields"),
         default_source=None,
         default_tax_rates=[],
         application=None,
@@ -186,6 +189,11 @@ def new_invoice(
         statement_descriptor=None,
         on_behalf_of=None,
     )
+    if tax_rates is None:
+        tax_rates = list((subscription or {}).get("default_tax_rates") or [])
+    if automatic_tax is None:
+        automatic_tax = bool(((subscription or {}).get("automatic_tax") or {}).get("enabled"))
+    prepare(api, invoice, customer, tax_rates=tax_rates, automatic=automatic_tax, now=now)
     if collection_method == "send_invoice":
         invoice["due_date"] = now + (days_until_due if days_until_due is not None else 30) * 86400
     if include_pending:
@@ -223,8 +231,16 @@ def _add_invoice_item_line(invoice: dict, ii: dict) -> None:
 
 
 def retotal(invoice: dict) -> None:
-    total = sum(line["amount"] for line in invoice["lines"]["data"])
-    invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total, total_excluding_tax=total)
+    """Totals from the lines, with their taxes (see engine.tax): exclusive taxes add to the total."""
+    subtotal = sum(line["amount"] for line in invoice["lines"]["data"])
+    exclusive, inclusive = apply_taxes(invoice)
+    total = subtotal + exclusive
+    invoice.update(
+        subtotal=subtotal,
+        subtotal_excluding_tax=subtotal - inclusive,
+        total=total,
+        total_excluding_tax=subtotal - inclusive,
+    )
     due = max(0, total)
     invoice.update(amount_due=due, amount_remaining=due - invoice["amount_paid"])
 

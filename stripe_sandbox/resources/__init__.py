@@ -22,6 +22,8 @@ from . import (  # noqa: F401  (each registers its routes)
     subscription_schedules,
     subscriptions,
     tax_rates,
+    tax_registrations,
+    tax_settings,
     test_clocks,
     webhooks,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..core import SandboxError, make, new_id
 from ..engine.payments import create_refund
+from ..engine.tax import credit_note_taxes
 from ..routing import Api, as_int, check, need, readable, route
 
 REASONS = (None, "duplicate", "fraudulent", "order_change", "product_unsatisfactory")
@@ -118,14 +119,15 @@ def credit_note_create(api: Api, params: dict) -> dict:
         if cn["invoice"] == invoice["id"] and cn["status"] == "issued"
     )
     now = api.state.now(invoice["customer"])
+    taxes, tax = credit_note_taxes(invoice, total)  # its share of the invoice's taxes (engine.tax)
     note = make(
         "credit_note",
         id=new_id("credit_note"),
         amount=total,
-        subtotal=total,
-        subtotal_excluding_tax=total,
+        subtotal=total - tax,
+        subtotal_excluding_tax=total - tax,
         total=total,
-        total_excluding_tax=total,
+        total_excluding_tax=total - tax,
         currency=invoice["currency"],
         customer=invoice["customer"],
         invoice=invoice["id"],
@@ -142,7 +144,7 @@ def credit_note_create(api: Api, params: dict) -> dict:
         out_of_band_amount=None,
         discount_amount=0,
         discount_amounts=[],
-        total_taxes=[],
+        total_taxes=taxes,
         lines={"object": "list", "data": lines, "has_more": False, "url": "/v1/credit_notes/lines"},
     )
     if invoice["status"] == "open":

@@ -122,6 +122,16 @@ def customer_update(api: Api, params: dict, id: str) -> dict:
                 f"The payment method {default_pm} is not attached to customer {id}.",
                 param="invoice_settings[default_payment_method]",
             )
+    settings = params.get("invoice_settings") or {}
+    if "custom_fields" in settings:  # a list (form-encoded as an indexed dict); "" clears it
+        fields = settings["custom_fields"] or None
+        if isinstance(fields, dict):
+            fields = [fields[k] for k in sorted(fields, key=int)]
+        if fields and len(fields) > 4:
+            raise SandboxError(400, "At most 4 custom fields.", param="invoice_settings[custom_fields]")
+        params = {**params, "invoice_settings": {**settings, "custom_fields": fields}}
+    if params.get("tax_exempt") not in (None, "none", "exempt", "reverse"):
+        raise SandboxError(400, "tax_exempt must be none, exempt or reverse", param="tax_exempt")
     return update(api, customer, params, "customer.updated")
 
 

@@ -15,6 +15,7 @@ from ..engine.invoicing import (
 )
 from ..engine.lifecycle import changed_items, prorations
 from ..engine.periods import current_period, period_end
+from ..engine.tax import prepare, tax_params
 from ..routing import Api, as_bool, as_int, check, need, route, update
 
 INVOICE_FIELDS = {
@@ -30,6 +31,9 @@ INVOICE_FIELDS = {
     "currency",
     "due_date",
     "footer",
+    "custom_fields",
+    "default_tax_rates",
+    "automatic_tax",
 }
 
 
@@ -49,9 +53,12 @@ def invoice_create(api: Api, params: dict) -> dict:
             code="parameter_missing",
             param="days_until_due",
         )
+    tax_rates, automatic = tax_params(api, params)
     invoice = new_invoice(
         api,
         customer["id"],
+        tax_rates=tax_rates or [],
+        automatic_tax=bool(automatic),
         currency=(params.get("currency") or "usd").lower(),
         billing_reason="manual",
         collection_method=method,
@@ -61,6 +68,8 @@ def invoice_create(api: Api, params: dict) -> dict:
         include_pending=params.get("pending_invoice_items_behavior") == "include",
     )
     invoice["auto_advance"] = as_bool(params.get("auto_advance"), False)
+    invoice["footer"] = params.get("footer") or invoice.get("footer")
+    invoice["custom_fields"] = _custom_fields(params.get("custom_fields"))
     if params.get("default_payment_method"):
         invoice["default_payment_method"] = params["default_payment_method"]
     api.emit("invoice.created", invoice)
@@ -74,8 +83,39 @@ def invoice_get(api: Api, params: dict, id: str) -> dict:
 
 @route("POST", "/v1/invoices/{id}")
 def invoice_update(api: Api, params: dict, id: str) -> dict:
-    check(params, {"description", "metadata", "footer", "auto_advance", "default_payment_method", "days_until_due"})
+    check(
+        params,
+        {
+            "description",
+            "metadata",
+            "footer",
+            "auto_advance",
+            "default_payment_method",
+            "days_until_due",
+            "custom_fields",
+            "default_tax_rates",
+            "automatic_tax",
+        },
+    )
     invoice = api.state.get(id, "invoice")
+    if {"default_tax_rates", "automatic_tax", "custom_fields"} & set(params):
+        if invoice["status"] != "draft" and {"default_tax_rates", "automatic_tax"} & set(params):
+            raise SandboxError(400, "You can only change the taxes of a draft invoice.", code="invoice_not_editable")
+        tax_rates, automatic = tax_params(api, params)
+        if tax_rates is not None or automatic is not None:
+            customer = api.state.get(invoice["customer"], "customer")
+            prepare(
+                api,
+                invoice,
+                customer,
+                tax_rates=invoice["default_tax_rates"] if tax_rates is None else tax_rates,
+                automatic=invoice["automatic_tax"]["enabled"] if automatic is None else automatic,
+                now=api.state.now(invoice["customer"]),
+            )
+            retotal(invoice)
+        if "custom_fields" in params:
+            invoice["custom_fields"] = _custom_fields(params["custom_fields"])
+        params = {k: v for k, v in params.items() if k not in ("default_tax_rates", "automatic_tax", "custom_fields")}
     if "auto_advance" in params and invoice["status"] == "open":
         # Automatic collection off: Stripe stops retrying the invoice (no next_payment_attempt); on again,
         # the retry schedule resumes from its attempts so far.
@@ -84,6 +124,26 @@ def invoice_update(api: Api, params: dict, id: str) -> dict:
             {**invoice, "auto_advance": on}, api.state.now(invoice["customer"])
         )
     return update(api, invoice, params, "invoice.updated", bools={"auto_advance"})
+
+
+def _custom_fields(value) -> list[dict] | None:
+    if not value:
+        return None
+    if isinstance(value, dict):
+        value = [value[k] for k in sorted(value, key=int)]
+    if len(value) > 4:
+        raise SandboxError(400, "An invoice can have at most 4 custom fields.", param="custom_fields")
+    fields = []
+    for n, field in enumerate(value):
+        name, text = str(field.get("name") or ""), str(field.get("value") or "")
+        if not name or not text or len(name) > 40 or len(text) > 140:
+            raise SandboxError(
+                400,
+                "Each custom field needs a name (≤ 40 characters) and a value (≤ 140).",
+                param=f"custom_fields[{n}]",
+            )
+        fields.append({"name": name, "value": text})
+    return fields
 
 
 @route("DELETE", "/v1/invoices/{id}")
@@ -280,6 +340,17 @@ def invoice_preview(api: Api, params: dict) -> dict:
         days_until_due=sub.get("days_until_due"),
         store=False,
     )
+    rates, _ = tax_params(api, details, prefix="subscription_details[")
+    _, automatic_given = tax_params(api, {k: v for k, v in params.items() if k == "automatic_tax"})
+    if rates is not None or automatic_given is not None:
+        prepare(
+            api,
+            invoice,
+            api.state.get(sub["customer"], "customer"),
+            tax_rates=invoice["default_tax_rates"] if rates is None else rates,
+            automatic=invoice["automatic_tax"]["enabled"] if automatic_given is None else automatic_given,
+            now=now,
+        )
     start, end = current_period(sub)
     if behaviour != "none":
         for line in lines:
@@ -308,5 +379,4 @@ def invoice_preview(api: Api, params: dict) -> dict:
         period_lines(api, invoice, preview_sub, end, next_end, usage_from=start)
         invoice.update(period_start=end, period_end=next_end, billing_reason="subscription_cycle", created=end)
     retotal(invoice)
-    invoice["subtotal"] = invoice["total"]
     return invoice

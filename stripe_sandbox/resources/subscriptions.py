@@ -16,6 +16,7 @@ from ..engine.lifecycle import (
 )
 from ..engine.payments import resolve_payment_method
 from ..engine.periods import current_period, period_end
+from ..engine.tax import tax_params
 from ..routing import Api, as_bool, as_int, check, need, public, route
 
 SUB_FIELDS = {
@@ -58,6 +59,7 @@ def subscription_create(api: Api, params: dict) -> dict:
         if trial_end <= now:
             raise SandboxError(400, "trial_end must be in the future.", param="trial_end")
     prices = [api.state.get(need(i, "price"), "price", param="items[0][price]") for i in items]
+    tax_rates, automatic = tax_params(api, params)
     if len({p["currency"] for p in prices}) > 1:
         raise SandboxError(400, "All prices on a subscription must have the same currency.", param="items")
     if len({(p["recurring"] or {}).get("interval") for p in prices}) > 1:
@@ -109,7 +111,12 @@ def subscription_create(api: Api, params: dict) -> dict:
             "payment_method_types": None,
             "save_default_payment_method": "off",
         },
-        automatic_tax={"enabled": False, "disabled_reason": None, "liability": None},
+        automatic_tax={
+            "enabled": bool(automatic),
+            "disabled_reason": None,
+            "liability": {"type": "self"} if automatic else None,
+        },
+        default_tax_rates=tax_rates or [],
         billing_mode={"type": "classic", "flexible": None, "updated_at": None},
         cancellation_details={"comment": None, "feedback": None, "reason": None},
         trial_settings={"end_behavior": {"missing_payment_method": "create_invoice"}},
@@ -202,6 +209,17 @@ def subscription_update(api: Api, params: dict, id: str) -> dict:
         for k in ("metadata", "description", "days_until_due", "collection_method", "cancel_at")
         if k in params
     }
+    tax_rates, automatic = tax_params(api, params)
+    if tax_rates is not None:
+        previous["default_tax_rates"] = copy_of(sub.get("default_tax_rates") or [])
+        sub["default_tax_rates"] = tax_rates
+    if automatic is not None:
+        previous["automatic_tax"] = copy_of(sub.get("automatic_tax"))
+        sub["automatic_tax"] = {
+            "enabled": automatic,
+            "disabled_reason": None,
+            "liability": {"type": "self"} if automatic else None,
+        }
     if "cancel_at_period_end" in params and sub.get("schedule") and as_bool(params["cancel_at_period_end"]):
         raise SandboxError(
             400,

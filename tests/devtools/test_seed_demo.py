@@ -75,6 +75,14 @@ def test_seed_builds_a_year_of_a_believable_company_through_the_services(sandbox
     }
     assert TaxId.objects.count() == 2 and Invitation.objects.filter(role="billing_admin").count() == 1
     assert "downgrade scheduled" in (tmp_path / "demo_logins.json").read_text()
+    # Taxes: registrations, customers exempt and reverse-charged, invoices that carry tax (issue 15).
+    from taxes.models import CustomerTaxStatus, Registration
+
+    assert Registration.objects.count() == 6
+    exempt = set(CustomerTaxStatus.objects.values_list("stripe_tax_exempt", flat=True))
+    assert exempt == {"none", "exempt", "reverse"}
+    taxed = {i["customer_address"]["country"] for i in invoices if i["total_taxes"] and i["customer_address"]}
+    assert {"DE", "FR", "GB", "AU", "JP"} <= taxed, taxed
     # A second run changes nothing: every call carries the same idempotency key.
     call_command("seed_demo", verbosity=0)
     assert len(list(client.list_all("/v1/subscriptions", status="all"))) == len(subs)

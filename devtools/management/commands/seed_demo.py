@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
-from devtools import demo_currencies, demo_dunning, demo_usage
+from devtools import demo_currencies, demo_dunning, demo_taxes, demo_usage
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 from devtools.demo_risk import RiskDemo
 from devtools.demo_selfserve import SelfServeDemo
@@ -37,7 +37,11 @@ class Command(BaseCommand):
             demo_dunning.policies()
             builder.hooks.append(demo_dunning.Episodes())
             demo_currencies.prepare(builder)
+            demo_taxes.prepare(builder)
+            statuses = demo_taxes.Statuses()
+            builder.hooks.append(statuses)
             builder.organisations()
+            out(f"taxes: {statuses.summary()}")
             RiskDemo(out=out).build()
             demo_usage.build(builder)
             demo_currencies.build(builder, out)
