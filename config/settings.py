@@ -203,6 +203,7 @@ else:
     (VAR_DIR / "celery" / "processed").mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "celery" / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "config.files_broker:Transport"  # kombu's, with messages renamed into place
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
