@@ -125,6 +125,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # database reached as REPORTS_DATABASE_ROLE.
 REPORTS_STATEMENT_TIMEOUT_SECONDS = env.integer("REPORTS_STATEMENT_TIMEOUT_SECONDS", 30, minimum=1)
 REPORTS_DATABASE_ROLE = env.string("REPORTS_DATABASE_ROLE", "portal_reports_ro")
+# PostgreSQL parallel workers one report may use: 0 keeps a report on one core, so it cannot starve the
+# webhook intake and the pages of the same server (raise it on a read replica).
+REPORTS_PARALLEL_WORKERS = env.integer("REPORTS_PARALLEL_WORKERS", 0, minimum=0)
+# Memory a report's sorts and hashes may use before spilling to disk (disk writes slow the intake's commits).
+REPORTS_WORK_MEM_MB = env.integer("REPORTS_WORK_MEM_MB", 32, minimum=1)
 _reports_url = env.url("REPORTS_DATABASE_URL", schemes={"sqlite", "postgres", "postgresql", "pgsql"})
 if _reports_url:
     _reports = dj_database_url.parse(_reports_url, conn_max_age=0)
@@ -136,7 +141,8 @@ else:
 if _reports["ENGINE"] == "django.db.backends.postgresql":
     # Also set on the role itself; here too, so a replica reached as another role is no less safe.
     _reports["OPTIONS"] = {
-        "options": f"-c default_transaction_read_only=on -c statement_timeout={REPORTS_STATEMENT_TIMEOUT_SECONDS}s",
+        "options": f"-c default_transaction_read_only=on -c statement_timeout={REPORTS_STATEMENT_TIMEOUT_SECONDS}s "
+        f"-c max_parallel_workers_per_gather={REPORTS_PARALLEL_WORKERS} -c work_mem={REPORTS_WORK_MEM_MB}MB",
     }
 else:
     # SQLite: the same file, but a connection that refuses every write (and DEFERRED: reading takes no lock).

@@ -25,6 +25,14 @@ def reports_role_setup(*, using: str = "default", password: str | None = None) -
             cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, sql.Literal(password)))
         cursor.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident))
         cursor.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(ident, sql.Literal(timeout)))
+        cursor.execute(
+            sql.SQL("ALTER ROLE {} SET max_parallel_workers_per_gather = {}").format(
+                ident, sql.Literal(settings.REPORTS_PARALLEL_WORKERS)
+            )
+        )
+        cursor.execute(
+            sql.SQL("ALTER ROLE {} SET work_mem = {}").format(ident, sql.Literal(f"{settings.REPORTS_WORK_MEM_MB}MB"))
+        )
         cursor.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 20").format(ident))
         cursor.execute("SELECT current_database()")
         database = cursor.fetchone()[0]
