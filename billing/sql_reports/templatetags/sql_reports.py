@@ -37,3 +37,10 @@ def report_chart(headers, data):
         ],
         "truncated": len(data) > MAX_POINTS,
     }
+
+
+@register.simple_tag
+def reports_timeout_seconds() -> int:
+    from django.conf import settings
+
+    return settings.REPORTS_STATEMENT_TIMEOUT_SECONDS
