@@ -80,3 +80,18 @@ def test_a_run_is_audited_with_who_sql_params_rows_and_ms(reports_db, people):
     assert entry.actor == people.analyst
     assert entry.data["sql"] == "SELECT name FROM accounts_organisation WHERE country = 'DE'"
     assert entry.data["params"] == {"country": "DE"} and entry.data["rows"] == 1 and entry.data["ms"] >= 0
+
+
+def test_a_query_that_never_ends_is_stopped_on_either_database(reports_db):
+    """PostgreSQL's statement_timeout, or SQLite's progress handler: the same limit, the same message."""
+    with pytest.raises(RefusedQuery, match="ran longer than 2 s and was stopped"):
+        run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite connection's own guard")
+def test_the_sqlite_connection_itself_refuses_writes(reports_db):
+    from django.db import DatabaseError, connections
+    from explorer.models import QueryResult
+
+    with pytest.raises(DatabaseError, match="readonly"):
+        QueryResult("INSERT INTO accounts_organisation (name) VALUES ('x')", connections["reports"])
