@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import time
 
 from django.conf import settings
@@ -17,10 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections
 
 from accounts.audit import audit
-from billing.sql_reports.allowlist import ReportRefused, check_sql
+from billing.sql_reports.allowlist import ReportRefused, check_sql, table_allowed
 
 # Who is running reports in this request or task (explorer's methods are not told).
 current_actor: contextvars.ContextVar = contextvars.ContextVar("sql_reports_actor", default=None)
+PARTITION = re.compile(r"_p\d{8}$")
 current_origin: contextvars.ContextVar = contextvars.ContextVar("sql_reports_origin", default="workspace")
 
 
@@ -39,8 +41,16 @@ def acting_as(user, origin: str = "workspace"):
         current_origin.reset(origin_token)
 
 
+def schema_table_shown(name: str) -> bool:
+    """The schema browser lists what reports may read (not each day's partition of the usage events)."""
+    return table_allowed(name) and not PARTITION.search(name)
+
+
 def install() -> None:
+    import explorer.schema
     from explorer.models import Query
+
+    explorer.schema._include_table = schema_table_shown  # explorer's hook for this (its prefixes are too coarse)
 
     if getattr(Query.execute_query_only, "_sql_reports_guard", False):
         return

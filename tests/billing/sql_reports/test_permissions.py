@@ -132,3 +132,19 @@ def test_the_chart_tab_is_drawn_from_the_results(client, people, saved):
     page = client.get(reverse("query_detail", args=[own.pk]))
     assert b'id="report-chart-data"' in page.content and b"chart.umd.min.js" in page.content
     assert b"sqlexplorer.io" not in page.content  # no outside links or requests
+
+
+def test_the_schema_browser_lists_what_reports_may_read(client, people, saved):
+    from django.core.cache import cache
+
+    cache.clear()
+    login(client, people.analyst)
+    page = client.get(reverse("explorer_schema", args=[saved[0].database_connection_id]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    for shown in ("djstripe_invoice", "accounts_organisation", "accounts_membership", "billing_dunning_case"):
+        assert shown in text
+    for hidden in ("auth_user", "django_session", "billing_usage_apikey", "djstripe_apikey", "accounts_auditlog"):
+        assert f">{hidden}<" not in text and f'"{hidden}"' not in text
+    login(client, people.support)
+    assert client.get(reverse("explorer_schema", args=[saved[0].database_connection_id])).status_code == 403
