@@ -123,7 +123,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # role that may SELECT an allow-list of tables only (`manage.py setup_reports_role` creates it).
 # REPORTS_DATABASE_URL points it elsewhere, e.g. at a read replica; unset, it is the portal's
 # database reached as REPORTS_DATABASE_ROLE.
-REPORTS_STATEMENT_TIMEOUT_SECONDS = env.integer("REPORTS_STATEMENT_TIMEOUT_SECONDS", 30, minimum=1)
+# Below gunicorn's --timeout (30 s in the Procfile): the page answers with the reason before the worker is killed.
+REPORTS_STATEMENT_TIMEOUT_SECONDS = env.integer("REPORTS_STATEMENT_TIMEOUT_SECONDS", 25, minimum=1)
 REPORTS_DATABASE_ROLE = env.string("REPORTS_DATABASE_ROLE", "portal_reports_ro")
 # PostgreSQL parallel workers one report may use: 0 keeps a report on one core, so it cannot starve the
 # webhook intake and the pages of the same server (raise it on a read replica).
