@@ -18,9 +18,13 @@ def reports_role_setup(*, using: str = "default", password: str | None = None) -
     timeout = f"{settings.REPORTS_STATEMENT_TIMEOUT_SECONDS}s"
     ident = sql.Identifier(role)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(ident))
+        # Roles belong to the server, not one database: another database's set-up may be making it right now.
+        cursor.execute(
+            sql.SQL(
+                "DO $$ BEGIN CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            ).format(ident)
+        )
         if password:
             cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, sql.Literal(password)))
         cursor.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident))
