@@ -163,7 +163,7 @@ EXPLORER_USER_UPLOADS_ENABLED = False
 EXPLORER_TASKS_ENABLED = False
 EXPLORER_CHARTS_ENABLED = False  # our chart (Chart.js, vendored) replaces its matplotlib one
 EXPLORER_TOKEN_AUTH_ENABLED = False
-EXPLORER_AUTORUN_QUERY_WITH_PARAMS = False
+EXPLORER_AUTORUN_QUERY_WITH_PARAMS = True  # support runs the library by opening it (they cannot POST)
 EXPLORER_DEFAULT_ROWS = 1000
 EXPLORER_DATA_EXPORTERS = [
     ("csv", "explorer.exporters.CSVExporter"),

@@ -77,6 +77,10 @@ def test_support_runs_the_library_only(client, people, saved):
     assert listing.status_code == 200
     assert library.title.encode() in listing.content and own.title.encode() not in listing.content
     assert client.get(reverse("query_detail", args=[library.pk])).status_code == 200
+    revenue = LibraryReport.objects.get(slug="revenue-by-country-currency-plan").query
+    page = client.get(reverse("query_detail", args=[revenue.pk]) + "?params=months:6")
+    assert page.status_code == 200 and b'id="preview"' in page.content  # run with the parameter given
+    assert AuditLog.objects.filter(action="sql_report.run").latest("pk").data["params"] == {"months": "6"}
     assert client.get(reverse("download_query", args=[library.pk]) + "?format=csv").status_code == 200
     for url in (
         reverse("query_detail", args=[own.pk]),
