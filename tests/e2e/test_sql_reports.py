@@ -66,3 +66,22 @@ def test_a_refusal_reads_in_the_page_and_the_pages_fit_a_phone(browser, live_ser
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
         assert not overflow, f"{path} scrolls sideways on a phone"
+
+
+def test_support_runs_a_library_report_with_a_parameter(browser, live_server, people, reports_db):  # noqa: F811
+    from billing.sql_reports.models import LibraryReport
+
+    query = LibraryReport.objects.get(slug="revenue-by-country-currency-plan").query
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, live_server.url, "finance-support")
+    page.goto(f"{live_server.url}/reports/sql/{query.pk}/")
+    assert page.is_disabled("#id_title")  # read-only for support
+    page.fill("#months_param", "6")
+    page.click("#refresh_button")
+    page.wait_for_load_state()
+    assert "params=months%3A6" in page.url
+    assert page.locator("#preview").count() == 1
+    from accounts.models import AuditLog
+
+    run = AuditLog.objects.filter(action="sql_report.run").latest("pk")
+    assert run.actor == people.support and run.data["params"] == {"months": "6"}
