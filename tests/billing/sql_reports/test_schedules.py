@@ -106,3 +106,11 @@ def test_the_schedules_page(client, people, schedule):
     assert client.post(reverse("sql_reports:schedule_stop", args=[schedule.pk])).status_code == 403
     client.force_login(people.owner)
     assert client.get(reverse("sql_reports:schedules")).status_code == 403
+
+
+def test_the_beat_task_sends_what_is_due(schedule):
+    from billing.sql_reports.tasks import send_due_schedules
+
+    assert send_due_schedules.run() == 1
+    assert send_due_schedules.run() == 0
+    assert len(mail.outbox) == 1
