@@ -54,8 +54,8 @@ ORDER BY 1, 2""",
     {
         "slug": "revenue-by-country-currency-plan",
         "title": "Finance - Revenue by country, currency and plan",
-        "description": "Paid invoices of the last $$months$$ months (default 12): count and amount paid (minor "
-        "units) per customer country (the organisation's, else the Stripe address), currency and plan.",
+        "description": "Paid invoices of the last months (parameter months, default 12): count and amount paid "
+        "(minor units) per customer country (the organisation's, else the Stripe address), currency and plan.",
         "sql": f"""WITH lines AS MATERIALIZED (
     SELECT i.customer_id,
            COALESCE(i.subscription_id, i.stripe_data->'parent'->'subscription_details'->>'subscription') AS sub_id,
@@ -158,8 +158,8 @@ ORDER BY 1, 2""",
     {
         "slug": "top-customers-by-usage",
         "title": "Finance - Top customers by usage",
-        "description": "Organisations with the most metered usage over the last $$days$$ days (default 14), "
-        "per meter: total, events and busiest day. $$limit$$ rows (default 20).",
+        "description": "Organisations with the most metered usage over the last days (parameter days, default "
+        "14), per meter: total, events and busiest day; the first rows (parameter limit, default 20).",
         "sql": """SELECT o.name AS organisation,
        m.name AS meter,
        SUM(d.total) AS total,
@@ -176,29 +176,25 @@ LIMIT $$limit:20$$""",
     {
         "slug": "inactive-seats-billed",
         "title": "Finance - Customers billed for inactive seats",
-        "description": "Organisations paying for more seats (active or past-due subscriptions) than members "
-        "active in the last $$days$$ days (default 14): fair-billing candidates, most idle seats first.",
-        "sql": """WITH active AS (
-    SELECT a.organisation_id, COUNT(DISTINCT a.membership_id) AS members
-    FROM billing_usage_seatactivity a
-    WHERE a.day >= {DAYS_AGO}
-    GROUP BY a.organisation_id
-), seats AS (
-    SELECT s.customer_id, SUM(CAST(s.stripe_data->'items'->'data'->0->>'quantity' AS BIGINT)) AS billed
-    FROM djstripe_subscription s
-    WHERE s.stripe_data->>'status' IN ('active', 'past_due')
-    GROUP BY s.customer_id
-)
-SELECT o.name AS organisation,
+        "description": "Fair billing (usage app): per organisation and currency, members whose seat was billed "
+        "after they stopped being active, the unused seat-days, what was credited back (sent to Stripe) and what "
+        "is still owed to the customer (pending or failed credits); reactivations charged again subtract.",
+        "sql": """SELECT o.name AS organisation,
        o.country,
-       seats.billed AS billed_seats,
-       COALESCE(active.members, 0) AS active_members,
-       seats.billed - COALESCE(active.members, 0) AS inactive_seats
-FROM accounts_organisation o
-JOIN seats ON seats.customer_id = o.stripe_customer_id
-LEFT JOIN active ON active.organisation_id = o.id
-WHERE seats.billed > COALESCE(active.members, 0)
-ORDER BY inactive_seats DESC, organisation""",
+       c.currency,
+       COUNT(DISTINCT c.member_email) AS inactive_members,
+       CAST(SUM(CASE WHEN c.kind = 'credit' THEN c.unused_seconds ELSE -c.unused_seconds END) AS BIGINT) / 86400
+           AS unused_seat_days,
+       SUM(CASE WHEN c.status = 'sent' AND c.kind = 'credit' THEN c.amount
+                WHEN c.status = 'sent' THEN -c.amount ELSE 0 END) AS credited_minor,
+       SUM(CASE WHEN c.status IN ('pending', 'failed') AND c.kind = 'credit' THEN c.amount
+                WHEN c.status IN ('pending', 'failed') THEN -c.amount ELSE 0 END) AS still_owed_minor
+FROM billing_usage_seatcredit c
+JOIN billing_usage_usageperiod p ON p.id = c.period_id
+JOIN accounts_organisation o ON o.id = p.organisation_id
+WHERE c.status <> 'cancelled'
+GROUP BY o.name, o.country, c.currency
+ORDER BY still_owed_minor DESC, credited_minor DESC, organisation""",
     },
 ]
 

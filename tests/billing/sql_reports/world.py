@@ -10,7 +10,7 @@ from djstripe.models import Customer, Invoice, Product, Subscription, TaxRate
 from accounts.models import Membership, Organisation
 from billing.dunning.models import Case, Policy
 from billing.reports.models import MrrMovement, PaymentFact
-from billing.usage.models import Meter, SeatActivity, UsageDay
+from billing.usage.models import Meter, SeatActivity, SeatCredit, UsageDay, UsagePeriod
 from tests import stripe_payloads as sp
 
 DAY = 86400
@@ -176,4 +176,34 @@ def build(people) -> dict:
         first_seen=timezone.now(),
         last_seen=timezone.now(),
     )
+    seats = Meter.objects.create(key="seats", name="Active seats", aggregation="active_seats")
+    period = UsagePeriod.objects.create(
+        organisation=people.acme,
+        meter=seats,
+        customer_id="cus_acme",
+        subscription_id="sub_cus_acme",
+        subscription_item_id="si_seats",
+        currency="eur",
+        start=timezone.now() - dt.timedelta(days=30),
+        end=timezone.now(),
+    )
+    for email, kind, status, amount, days in [
+        ("ann@acme.example", "credit", "sent", 400, 15),
+        ("bob@acme.example", "credit", "pending", 266, 10),
+        ("bob@acme.example", "reactivation", "pending", 80, 3),
+        ("cat@acme.example", "credit", "cancelled", 500, 20),
+    ]:
+        SeatCredit.objects.create(
+            period=period,
+            kind=kind,
+            member_email=email,
+            last_active_at=timezone.now(),
+            inactive_from=timezone.now(),
+            unused_seconds=days * DAY,
+            period_seconds=30 * DAY,
+            amount=amount,
+            currency="eur",
+            reason="inactive",
+            status=status,
+        )
     return {"orgs": orgs}
