@@ -109,9 +109,9 @@ def bodies(count: int, tag: str) -> list[tuple[bytes, dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--events", type=int, default=1000, help="webhook events per intake round")
+    parser.add_argument("--events", type=int, default=800, help="webhook events per intake round")
     parser.add_argument("--rate", type=float, default=100.0, help="steady webhook events a second")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
