@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "billing.dunning",
     "billing.usage",
     "taxes",
+    "explorer",  # django-sql-explorer: the SQL workspace behind billing.sql_reports
+    "billing.sql_reports",
     "devtools",
 ]
 
@@ -115,6 +117,80 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # It holds webhook secrets: this user's only (SQLite gives its -wal/-shm files the same mode).
         env.private_file(Path(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- SQL reports (billing/sql_reports) --------------------------------------------------------
+# Analysts' SQL runs on its own connection, "reports": read-only, time-limited, and on PostgreSQL as a
+# role that may SELECT an allow-list of tables only (`manage.py setup_reports_role` creates it).
+# REPORTS_DATABASE_URL points it elsewhere, e.g. at a read replica; unset, it is the portal's
+# database reached as REPORTS_DATABASE_ROLE.
+# Below gunicorn's --timeout (30 s in the Procfile): the page answers with the reason before the worker is killed.
+REPORTS_STATEMENT_TIMEOUT_SECONDS = env.integer("REPORTS_STATEMENT_TIMEOUT_SECONDS", 25, minimum=1)
+REPORTS_DATABASE_ROLE = env.string("REPORTS_DATABASE_ROLE", "portal_reports_ro")
+# PostgreSQL parallel workers one report may use: 0 keeps a report on one core, so it cannot starve the
+# webhook intake and the pages of the same server (raise it on a read replica).
+REPORTS_PARALLEL_WORKERS = env.integer("REPORTS_PARALLEL_WORKERS", 0, minimum=0)
+# Memory a report's sorts and hashes may use before spilling to disk (disk writes slow the intake's commits).
+REPORTS_WORK_MEM_MB = env.integer("REPORTS_WORK_MEM_MB", 32, minimum=1)
+_reports_url = env.url("REPORTS_DATABASE_URL", schemes={"sqlite", "postgres", "postgresql", "pgsql"})
+if _reports_url:
+    _reports = dj_database_url.parse(_reports_url, conn_max_age=0)
+else:
+    _reports = {**DATABASES["default"], "OPTIONS": {}, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}
+    if _reports["ENGINE"] == "django.db.backends.postgresql":
+        _reports["USER"] = REPORTS_DATABASE_ROLE
+        _reports["PASSWORD"] = env.optional("REPORTS_DATABASE_PASSWORD") or ""
+if _reports["ENGINE"] == "django.db.backends.postgresql":
+    # Also set on the role itself; here too, so a replica reached as another role is no less safe.
+    _reports["OPTIONS"] = {
+        "options": f"-c default_transaction_read_only=on -c statement_timeout={REPORTS_STATEMENT_TIMEOUT_SECONDS}s "
+        f"-c max_parallel_workers_per_gather={REPORTS_PARALLEL_WORKERS} -c work_mem={REPORTS_WORK_MEM_MB}MB",
+    }
+else:
+    # SQLite: the same file, but a connection that refuses every write (and DEFERRED: reading takes no lock).
+    _reports["OPTIONS"] = {"timeout": 20, "transaction_mode": "DEFERRED", "init_command": "PRAGMA query_only=ON;"}
+_reports["TEST"] = {"MIRROR": "default"}
+DATABASES["reports"] = _reports
+DATABASE_ROUTERS = ["billing.sql_reports.router.ReportsRouter"]
+REPORTS_DATABASE_ALIAS = "reports"
+# django-sql-explorer: our database alias only, no AI assistant, no user connections or uploads, no
+# telemetry; permissions from accounts.access (billing/sql_reports/permissions.py).
+EXPLORER_CONNECTIONS = {"Reports (read-only)": "reports"}
+EXPLORER_DEFAULT_CONNECTION = "reports"
+EXPLORER_ENABLE_ANONYMOUS_STATS = False
+EXPLORER_AI_API_KEY = None
+EXPLORER_DB_CONNECTIONS_ENABLED = False
+EXPLORER_USER_UPLOADS_ENABLED = False
+EXPLORER_TASKS_ENABLED = False
+EXPLORER_CHARTS_ENABLED = False  # our chart (Chart.js, vendored) replaces its matplotlib one
+EXPLORER_TOKEN_AUTH_ENABLED = False
+EXPLORER_AUTORUN_QUERY_WITH_PARAMS = True  # support runs the library by opening it (they cannot POST)
+EXPLORER_DEFAULT_ROWS = 1000
+EXPLORER_DATA_EXPORTERS = [
+    ("csv", "explorer.exporters.CSVExporter"),
+    ("excel", "explorer.exporters.ExcelExporter"),
+]
+EXPLORER_SCHEMA_INCLUDE_TABLE_PREFIXES = (
+    "djstripe_",
+    "accounts_organisation",
+    "accounts_membership",
+    "billing_",
+    "taxes_",
+)
+
+
+def _explorer_permission(kind: str):
+    def check(request) -> bool:
+        from billing.sql_reports.permissions import allowed
+
+        return allowed(request, kind)
+
+    return check
+
+
+EXPLORER_PERMISSION_VIEW = _explorer_permission("view")
+EXPLORER_PERMISSION_CHANGE = _explorer_permission("change")
+EXPLORER_PERMISSION_CONNECTIONS = _explorer_permission("connections")
+EXPLORER_NO_PERMISSION_VIEW = "billing.sql_reports.permissions.refused"
 if env.boolean("PORTAL_SCHEMA_WITHOUT_MIGRATIONS", False):
     # Benchmarks build a throwaway schema straight from the models (`migrate --run-syncdb`),
     # as the test suite does, instead of replaying dj-stripe's minute of migrations.
@@ -235,6 +311,7 @@ CELERY_TASK_ROUTES = {
     "billing.stripe.tasks.repair_drift": {"queue": "reports"},
     "billing.invoices.tasks.*": {"queue": "stripe"},
     "billing.reports.tasks.*": {"queue": "reports"},
+    "billing.sql_reports.tasks.*": {"queue": "reports"},
     "billing.risk.tasks.execute_decision": {"queue": "stripe"},
     "billing.risk.tasks.apply_warning_policy": {"queue": "stripe"},
     "billing.risk.tasks.sync_block_lists": {"queue": "stripe"},
@@ -270,6 +347,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "usage-reconcile": {"task": "billing.usage.tasks.reconcile_usage", "schedule": 24 * 3600.0},
     "usage-partitions": {"task": "billing.usage.tasks.maintain_partitions", "schedule": 6 * 3600.0},
     "resume-currency-launches": {"task": "billing.currencies.tasks.resume_launches", "schedule": 30.0},
+    "sql-report-schedules": {"task": "billing.sql_reports.tasks.send_due_schedules", "schedule": 300.0},
 }
 # Applied events are kept this long (Stripe keeps 30 days); failed and dead ones until dealt with.
 STRIPE_EVENT_RETENTION_DAYS = env.integer("STRIPE_EVENT_RETENTION_DAYS", 30, minimum=1)

@@ -37,6 +37,8 @@ urlpatterns = [
     path("billing/", include("billing.selfserve.urls")),
     path("risk/", include("billing.risk.urls")),
     path("taxes/", include("taxes.urls")),
+    path("reports/sql/schedules/", include("billing.sql_reports.schedule_urls")),
+    path("reports/sql/", include("billing.sql_reports.urls")),
     path("invitations/<str:token>/", member_views.accept, name="invitation_accept"),
     path("admin/", admin.site.urls),
 ]

@@ -47,6 +47,11 @@ MATRIX = [
     ("get", "stripe_events:list", [], {}, READERS),
     ("get", "stripe_events:drift", [], {}, READERS),
     ("post", "stripe_events:replay", [], {}, {"admin"}),
+    ("get", "explorer_index", [], {}, READERS),
+    ("get", "query_create", [], {}, {"analyst", "admin"}),
+    ("get", "explorer_playground", [], {}, {"analyst", "admin"}),
+    ("get", "explorer_logs", [], {}, {"analyst", "admin"}),
+    ("get", "sql_reports:schedules", [], {}, READERS),
 ]
 
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership, Organisation
 from billing.stripe.errors import StripeGatewayError
-from devtools import demo_currencies, demo_dunning, demo_taxes, demo_usage
+from devtools import demo_currencies, demo_dunning, demo_sql_reports, demo_taxes, demo_usage
 from devtools.demo import DEMO_PASSWORD, DemoBuilder
 from devtools.demo_risk import RiskDemo
 from devtools.demo_selfserve import SelfServeDemo
@@ -27,6 +27,7 @@ class Command(BaseCommand):
         if not settings.STRIPE_USES_SANDBOX and not settings.STRIPE_SECRET_KEY.startswith(("sk_test_", "rk_test_")):
             raise CommandError("seed_demo only runs against the sandbox or a Stripe test-mode key")
         if if_empty and Organisation.objects.exists():
+            demo_sql_reports.build()  # the library follows the code: loaded again (idempotent)
             self.stdout.write("demo data already present")
             return
         out = self.stdout.write if options["verbosity"] else (lambda text: None)
@@ -46,6 +47,7 @@ class Command(BaseCommand):
             demo_usage.build(builder)
             demo_currencies.build(builder, out)
             extra_logins = SelfServeDemo(out=out, base_url=base_url).build()
+            demo_sql_reports.build()
         except StripeGatewayError as error:
             raise CommandError(f"Stripe refused a demo call: {error.message}") from error
         self.write_logins(extra_logins)
