@@ -102,3 +102,23 @@ def test_a_search_that_cannot_run_finds_nobody_and_says_why(client, people, para
 def test_the_search_box_caps_what_can_be_typed(client, people):
     login(client, people.support)
     assert b'maxlength="200"' in client.get(reverse("customers:list")).content
+
+
+def test_metered_items_read_by_usage_not_times_none(client, people):
+    from billing.stripe import mirror
+    from tests import stripe_payloads as sp
+
+    mirror_customer("cus_acme")
+    metered = sp.price("price_runs_usd", product_id="prod_runs", unit_amount=5)
+    metered["recurring"] = {**metered["recurring"], "usage_type": "metered", "meter": "mtr_runs"}
+    metered["nickname"] = "Workflow runs"
+    items = [
+        sp.subscription_item("sub_cus_acme_0", sp.price("price_pro_monthly_usd"), 5, 1_760_000_000),
+        {**sp.subscription_item("sub_cus_acme_0", metered, 0, 1_760_000_000), "quantity": None},
+    ]
+    sub = sp.subscription("sub_cus_acme_0", customer_id="cus_acme", items=items)
+    mirror.apply_event(sp.event(sub, "customer.subscription.updated", created=1_900_000_000))
+    login(client, people.analyst)
+    for url in (reverse("customers:detail", args=["cus_acme"]), reverse("subscriptions:list")):
+        content = client.get(url).content.decode()
+        assert "× None" not in content and "Workflow runs" in content and "by usage" in content
