@@ -213,33 +213,26 @@ def payment_method_verify(request: HttpRequest, membership: Membership, setup_in
 @require_POST
 @billing_admin_required
 def payment_method_default(request: HttpRequest, membership: Membership, payment_method_id: str) -> HttpResponse:
-    rid = request_id(request)
-    try:
-        if rid is None:
-            raise CustomerRequestError("This form is out of date: try again.")
-        services.payment_method_set_default(
-            organisation=membership.organisation,
-            payment_method_id=payment_method_id,
-            request_id=rid,
-            actor=request.user,
-        )
-    except services.NotYours:
-        raise Http404("No such payment method") from None
-    except CustomerRequestError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Default payment method changed.")
-    return redirect("selfserve:payment_methods")
+    return _method_action(
+        request, membership, payment_method_id, services.payment_method_set_default, "Default payment method changed."
+    )
 
 
 @require_POST
 @billing_admin_required
 def payment_method_remove(request: HttpRequest, membership: Membership, payment_method_id: str) -> HttpResponse:
+    return _method_action(
+        request, membership, payment_method_id, services.payment_method_remove, "Payment method removed."
+    )
+
+
+def _method_action(request: HttpRequest, membership: Membership, payment_method_id: str, service, done: str):
+    """One of the organisation's own payment methods, one request (its key goes to Stripe)."""
     rid = request_id(request)
     try:
         if rid is None:
             raise CustomerRequestError("This form is out of date: try again.")
-        services.payment_method_remove(
+        service(
             organisation=membership.organisation,
             payment_method_id=payment_method_id,
             request_id=rid,
@@ -250,5 +243,5 @@ def payment_method_remove(request: HttpRequest, membership: Membership, payment_
     except CustomerRequestError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Payment method removed.")
+        messages.success(request, done)
     return redirect("selfserve:payment_methods")

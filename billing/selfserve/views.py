@@ -191,22 +191,13 @@ def cancel(request: HttpRequest, membership: Membership, subscription_id: str) -
     """Confirm, then cancel at the end of the paid period."""
     subscription = _subscription(membership, subscription_id)
     if request.method == "POST":
-        rid = request_id(request)
-        try:
-            if rid is None:
-                raise SubscriptionError("This form is out of date: try again.")
-            subscription_set_cancel_at_period_end(
-                organisation=membership.organisation,
-                subscription=subscription,
-                cancel=True,
-                request_id=rid,
-                actor=request.user,
-            )
-        except SubscriptionError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, "Your plan will end at the end of the paid period. You can resume it until then.")
-        return redirect("selfserve:plan")
+        return _set_cancel(
+            request,
+            membership,
+            subscription,
+            cancel=True,
+            done="Your plan will end at the end of the paid period. You can resume it until then.",
+        )
     plan_context = selectors.plan_page(organisation=membership.organisation)
     row = next((r for r in plan_context["rows"] if r.subscription.id == subscription.id), None)
     if row is None or not row.live:
@@ -223,6 +214,13 @@ def cancel(request: HttpRequest, membership: Membership, subscription_id: str) -
 @billing_admin_required
 def resume(request: HttpRequest, membership: Membership, subscription_id: str) -> HttpResponse:
     subscription = _subscription(membership, subscription_id)
+    return _set_cancel(
+        request, membership, subscription, cancel=False, done="Your plan continues: it renews as before."
+    )
+
+
+def _set_cancel(request: HttpRequest, membership: Membership, subscription, *, cancel: bool, done: str):
+    """Cancel at period end, or resume: one request each (its key goes to Stripe), then back to the plan."""
     rid = request_id(request)
     try:
         if rid is None:
@@ -230,14 +228,14 @@ def resume(request: HttpRequest, membership: Membership, subscription_id: str) -
         subscription_set_cancel_at_period_end(
             organisation=membership.organisation,
             subscription=subscription,
-            cancel=False,
+            cancel=cancel,
             request_id=rid,
             actor=request.user,
         )
     except SubscriptionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Your plan continues: it renews as before.")
+        messages.success(request, done)
     return redirect("selfserve:plan")
 
 
