@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 
 from django.conf import settings
@@ -17,6 +15,7 @@ from django.utils import timezone
 from accounts.audit import audit
 from billing.sql_reports.guard import RefusedQuery, acting_as
 from billing.sql_reports.models import Frequency, ReportSchedule, RunStatus, ScheduledRun
+from billing.ui.csv import csv_lines
 
 logger = logging.getLogger(__name__)
 MAX_RECIPIENTS = 20
@@ -80,14 +79,6 @@ def claim(schedule: ReportSchedule, period: str) -> ScheduledRun | None:
         return None
 
 
-def csv_bytes(result) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([str(h) for h in result.headers])
-    writer.writerows(result.data)
-    return out.getvalue().encode("utf-8")
-
-
 def run_send(run: ScheduledRun) -> ScheduledRun:
     schedule = run.schedule
     query = schedule.query
@@ -108,7 +99,8 @@ def run_send(run: ScheduledRun) -> ScheduledRun:
         ),
         to=schedule.recipients,
     )
-    message.attach(f"{name}-{run.period}.csv", csv_bytes(result), "text/csv")
+    attachment = "".join(csv_lines(result.headers, result.data, bom=False)).encode("utf-8")
+    message.attach(f"{name}-{run.period}.csv", attachment, "text/csv")
     message.send()
     run.status, run.rows, run.sent_at = RunStatus.sent, len(result.data), timezone.now()
     run.save(update_fields=["status", "rows", "sent_at"])

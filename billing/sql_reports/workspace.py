@@ -6,8 +6,6 @@ Exports are ours (a refused query is a 400 with its reason, CSV streams), the re
 
 from __future__ import annotations
 
-import codecs
-import csv
 from functools import wraps
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -26,6 +24,7 @@ from explorer.views.auth import PermissionRequiredMixin
 from accounts.access import can, finance_required
 from billing.sql_reports.guard import RefusedQuery, acting_as
 from billing.sql_reports.library import ensure_connection
+from billing.ui.csv import csv_lines
 
 KEPT = {
     "query_detail",
@@ -54,18 +53,6 @@ def finance_workspace(view):
     return wrapper
 
 
-def csv_rows(result):
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-    yield codecs.BOM_UTF8.decode("utf-8")
-    yield writer.writerow([str(h) for h in result.headers])
-    for row in result.data:
-        yield writer.writerow(row)
-
-
 def export(request, query: Query, *, download: bool = True):
     """CSV (streamed) or XLSX of one run; a refused or failing query answers 400 with the reason."""
     fmt = request.GET.get("format", "csv")
@@ -75,7 +62,8 @@ def export(request, query: Query, *, download: bool = True):
     try:
         if fmt == "csv":
             result = query.execute_query_only()
-            response = StreamingHttpResponse(csv_rows(result), content_type="text/csv; charset=utf-8")
+            lines = csv_lines(result.headers, result.data)
+            response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
             extension = ".csv"
         else:
             exporter = get_exporter_class(fmt)(query)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -34,16 +34,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def stream_csv(name: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
+def csv_lines(header: Iterable, rows: Iterable[Iterable], *, bom: bool = True) -> Iterator[str]:
+    """The CSV text line by line, every cell through `safe_cell`."""
     writer = csv.writer(_Echo())
-
-    def lines():
+    if bom:
         yield "\ufeff"  # so spreadsheet programs read UTF-8 (¥, €, names)
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([safe_cell(cell) for cell in row])
+    yield writer.writerow([str(h) for h in header])
+    for row in rows:
+        yield writer.writerow([safe_cell(cell) for cell in row])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+
+def stream_csv(name: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

@@ -152,3 +152,17 @@ def test_the_schema_browser_lists_what_reports_may_read(client, people, saved):
         assert f">{hidden}<" not in text and f'"{hidden}"' not in text
     login(client, people.support)
     assert client.get(reverse("explorer_schema", args=[saved[0].database_connection_id])).status_code == 403
+
+
+def test_a_cell_a_spreadsheet_would_run_is_exported_as_text(client, people, saved):
+    from billing.sql_reports.library import ensure_connection
+
+    formula = Query.objects.create(
+        title="Formula",
+        sql="SELECT '=HYPERLINK(\"http://x.example\")' AS name, -5 AS n",
+        database_connection=ensure_connection(),
+    )
+    login(client, people.analyst)
+    response = client.get(reverse("download_query", args=[formula.pk]) + "?format=csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[1] == '"\'=HYPERLINK(""http://x.example"")",-5'
