@@ -265,6 +265,10 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Redis, cache, Celery -------------------------------------------------------------------
 REDIS_URL = env.url("REDIS_URL", schemes={"redis", "rediss", "unix"})
+# How long a finance list's rendered results may be reused (billing/ui/listcache.py): every write
+# the portal sees moves them at once; this bounds only writes it cannot see (SQL by hand). Lists
+# are cached only in a cache every process shares (Redis); without one, never.
+LIST_CACHE_SECONDS = env.integer("LIST_CACHE_SECONDS", 60, minimum=0) if REDIS_URL else 0
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL

@@ -148,6 +148,8 @@ def _isolated_caches(settings, monkeypatch):
     known_rows.forget()  # rows a committed test left in this process's memory are gone with its database
     # Query counts must not depend on whether a cached figure expired between two requests.
     monkeypatch.setattr("billing.stripe.context_processors.CACHE_SECONDS", 0)
+    # Likewise cached list results (tests/test_listcache.py turns them on, under its own prefix).
+    settings.LIST_CACHE_SECONDS = 0
     yield
     intake.forget_webhook_secrets()
     gateway_module.reset_gateway()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
-from djstripe.models import Invoice, PaymentMethod, Product, Subscription
+from djstripe.models import Invoice, PaymentMethod, Subscription
 
 from billing.currencies.countries import CHARGED_METHOD_CHOICES
-from billing.ui.filters import YES_NO, choice, clean_search, country_choices, search_field
+from billing.ui.filters import YES_NO, choice, clean_search, country_choices, product_choices, search_field
 
 STATUSES = [(s, s.replace("_", " ").capitalize()) for s in ("active", "trialing", "past_due", "canceled", "unpaid")]
 METHOD_TYPES = CHARGED_METHOD_CHOICES
@@ -24,20 +24,12 @@ class CustomerFilter(django_filters.FilterSet):
     country = django_filters.ChoiceFilter(
         label="Country", choices=country_choices, method="filter_country", empty_label="Any"
     )
-    plan = django_filters.ChoiceFilter(label="Plan", method="filter_plan", empty_label="Any")
+    plan = django_filters.ChoiceFilter(label="Plan", choices=product_choices, method="filter_plan", empty_label="Any")
     status = choice("Subscription", STATUSES, "filter_status")
     currency = choice("Currency", _currencies(), "filter_currency")
     method = choice("Pays by", METHOD_TYPES, "filter_method")
     past_due = choice("Past due", YES_NO, "filter_past_due")
     enterprise = choice("Segment", [("yes", "Enterprise"), ("no", "Self-serve")], "filter_enterprise")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["plan"].extra["choices"] = list(
-            Product.objects.filter(livemode__isnull=False)
-            .order_by("stripe_data__name")
-            .values_list("id", "stripe_data__name")
-        )
 
     def filter_search(self, queryset, name, value):
         return queryset.search(clean_search(value))

@@ -27,6 +27,16 @@ CUSTOMERS = ListSpec(
     csv_header=["customer_id", "name", "organisation", "email", "country", "currency", "mrr", "status", "created"],
     csv_row=lambda customer: _csv_row(selectors.customer_rows([customer])[0]),
     decorate=selectors.customer_rows,
+    depends_on=(
+        "djstripe.Customer",
+        "accounts.Organisation",
+        "djstripe.Subscription",
+        "djstripe.SubscriptionItem",
+        "djstripe.Price",
+        "djstripe.Product",
+        "djstripe.Invoice",
+        "djstripe.PaymentMethod",
+    ),
 )
 
 

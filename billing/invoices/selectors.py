@@ -13,7 +13,8 @@ from billing.stripe import accessors
 
 
 def invoice_search():
-    return Invoice.mirror.real().select_related("customer", "customer__organisation")
+    # The list reads the customer's id and organisation, not its Stripe payload.
+    return Invoice.mirror.real().select_related("customer", "customer__organisation").defer("customer__stripe_data")
 
 
 def due_date(invoice: Invoice) -> dt.datetime | None:

@@ -86,6 +86,7 @@ INVOICES = ListSpec(
     ],
     csv_row=_csv_row,
     decorate=selectors.invoice_rows,
+    depends_on=("djstripe.Invoice", "djstripe.Customer", "accounts.Organisation"),
 )
 
 

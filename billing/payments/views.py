@@ -70,10 +70,11 @@ PAYMENTS = ListSpec(
     ],
     csv_row=_csv,
     decorate=_rows,
+    depends_on=("djstripe.Charge", "djstripe.Customer", "accounts.Organisation"),
 )
 
 
 @finance_required()
 def payment_list(request: HttpRequest) -> HttpResponse:
-    charges = Charge.mirror.real().select_related("customer", "customer__organisation")
+    charges = Charge.mirror.real().select_related("customer", "customer__organisation").defer("customer__stripe_data")
     return list_response(request, PAYMENTS, charges, page_template="payments/list.html")

@@ -36,6 +36,9 @@ Receiver = Callable[["StripeEvent", dict], None]
 # Sent once per processed event (sender=StripeEvent, event=..., outcome=applied|stale|ignored).
 # Prefer `stripe_receiver`.
 event_applied = Signal()
+# Sent after the mirror's writer wrote rows (sender=Writer, models=frozenset of the model classes
+# written), inside the writing transaction: for caches of pages that read those tables.
+mirror_written = Signal()
 
 _registry: dict[str, list[Receiver]] = defaultdict(list)
 

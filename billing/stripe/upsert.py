@@ -24,6 +24,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from djstripe import models as dj
 
+from billing.stripe.receivers import mirror_written
+
 OBJECT_MODELS: dict[str, type[models.Model]] = {
     "customer": dj.Customer,
     "payment_method": dj.PaymentMethod,
@@ -298,9 +300,13 @@ class Writer:
         buckets = sorted(self._buckets.items(), key=lambda entry: depth_of(entry[0][0]))
         for (model, mode), rows in buckets:
             self._write(plan_for(model), list(rows.values()), mode=mode)
+        written = {model for (model, _mode), rows in buckets if rows}
         self._buckets.clear()
         if self._replaced_items:
+            written |= {dj.SubscriptionItem, dj.LineItem}
             self._remove_replaced_items()
+        if written:
+            mirror_written.send(sender=Writer, models=frozenset(written))
         queued = dict(self._queued)
         transaction.on_commit(lambda: known_rows.remember(queued))
 

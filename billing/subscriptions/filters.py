@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
-from djstripe.models import Product, SubscriptionItem
+from djstripe.models import SubscriptionItem
 
-from billing.ui.filters import YES_NO, choice, clean_search, search_field
+from billing.ui.filters import YES_NO, choice, clean_search, product_choices, search_field
 
 STATUSES = [
     (s, s.replace("_", " ").capitalize())
@@ -21,18 +21,10 @@ CURRENCIES = [
 class SubscriptionFilter(django_filters.FilterSet):
     q = search_field("Search", "sub_… id, customer email or name")
     status = choice("Status", STATUSES, "filter_status")
-    plan = django_filters.ChoiceFilter(label="Plan", method="filter_plan", empty_label="Any")
+    plan = django_filters.ChoiceFilter(label="Plan", choices=product_choices, method="filter_plan", empty_label="Any")
     interval = choice("Billed", INTERVALS, "filter_interval")
     currency = choice("Currency", CURRENCIES, "filter_currency")
     ending = choice("Cancels at period end", YES_NO, "filter_ending")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["plan"].extra["choices"] = list(
-            Product.objects.filter(livemode__isnull=False)
-            .order_by("stripe_data__name")
-            .values_list("id", "stripe_data__name")
-        )
 
     def filter_search(self, queryset, name, value):
         value = clean_search(value)

@@ -16,6 +16,7 @@ def subscription_search():
     return (
         Subscription.mirror.real()
         .select_related("customer", "customer__organisation")
+        .defer("customer__stripe_data")  # the list reads the customer's id and organisation only
         .prefetch_related(
             Prefetch("items", queryset=SubscriptionItem.objects.select_related("price__product"), to_attr="item_list")
         )

@@ -58,6 +58,15 @@ SUBSCRIPTIONS = ListSpec(
     ],
     csv_row=_csv,
     decorate=selectors.subscription_rows,
+    depends_on=(
+        "djstripe.Subscription",
+        "djstripe.SubscriptionItem",
+        "djstripe.Price",
+        "djstripe.Product",
+        "djstripe.Customer",
+        "accounts.Organisation",
+        "billing_reports.SubscriptionMrr",
+    ),
 )
 
 

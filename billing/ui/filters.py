@@ -48,6 +48,15 @@ def fast_selects(form: forms.Form) -> None:
             field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
 
 
+def product_choices() -> list[tuple[str, str]]:
+    """The products a plan filter offers, read when the filter is shown or checked (a callable, so a
+    list served from the cache does not ask)."""
+    from djstripe.models import Product
+
+    products = Product.objects.filter(livemode__isnull=False).order_by("stripe_data__name")
+    return list(products.values_list("id", "stripe_data__name"))
+
+
 def clean_search(value: str) -> str:
     """What people typed, without control characters (a NUL is not a wildcard, and PostgreSQL refuses it),
     cut to a length a person types."""

@@ -8,23 +8,32 @@ value that cannot run shows no rows and a message saying why, never everything a
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import django_filters
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
-from accounts.access import can
+from accounts.access import can, staff_role
 from accounts.audit import audit
+from billing.stripe.context_processors import event_backlog
+from billing.ui import listcache
 from billing.ui.csv import stream_csv
 from billing.ui.filters import fast_selects
 from billing.ui.paginators import CappedPaginator
+
+# Where a cached page's per-load request id (a bulk form's idempotency key) goes.
+REQUEST_ID_HOLE = "00000000-request-id-hole-000000000000"
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,12 @@ class ListSpec:
     decorate: Callable[[list], list] | None = None  # page objects -> row objects the template reads
     page_size: int = 50
     keep_params: tuple[str, ...] = field(default_factory=tuple)  # GET parameters that are not filters
+    # Model labels the rows, their decoration and the filters read: the results are cached until one
+    # of them is written (billing.ui.listcache). Empty: never cached (a fragment holding a CSRF token).
+    depends_on: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        listcache.watch(self.depends_on)
 
 
 def _sort(request: HttpRequest, spec: ListSpec) -> tuple[str, tuple]:
@@ -78,6 +93,10 @@ def list_response(
     page_template: str,
     context: dict | None = None,
 ) -> HttpResponse:
+    page_key = _page_key(request, spec)
+    cached_page = listcache.get(page_key)
+    if isinstance(cached_page, str):
+        return HttpResponse(cached_page.replace(REQUEST_ID_HOLE, str(uuid.uuid4())))
     filterset = spec.filterset(request.GET or None, queryset=queryset, request=request)
     fast_selects(filterset.form)
     filter_errors: list[str] = []
@@ -98,30 +117,78 @@ def list_response(
         rows: Iterable = (spec.csv_row(obj) for obj in spec.csv_prepare(rows_qs).iterator(chunk_size=2000))
         return stream_csv(spec.name, spec.csv_header, rows)
 
-    paginator = CappedPaginator(rows_qs, spec.page_size)
-    requested_page = request.GET.get("page", "1")
-    page = paginator.get_page(requested_page)
-    if requested_page not in ("", "1") and str(page.number) != requested_page:
-        filter_errors.append(f"There is no page {requested_page[:20]}; showing page {page.number}.")
-    objects = list(page.object_list)
-    full_context = {
+    htmx = bool(request.headers.get("HX-Request"))
+    can_export = can(request.user, "export")
+    base_context = {
         "spec": spec,
         "filter": filterset,
         "form": filterset.form,
-        "rows": spec.decorate(objects) if spec.decorate else objects,
-        "page_obj": page,
-        "paginator": paginator,
         "sort": sort,
         "state": state,
         "querystring": urlencode(state),
         "csv_query": urlencode({**state, "format": "csv"}),
-        "filter_errors": filter_errors,
-        "can_export": can(request.user, "export"),
+        "can_export": can_export,
         **(context or {}),
     }
-    if filter_errors and not request.headers.get("HX-Request"):
-        for error in filter_errors:
-            messages.warning(request, error)
-        full_context["filter_errors"] = []
-    template = spec.results_template if request.headers.get("HX-Request") else page_template
-    return render(request, template, full_context)
+    page_param = request.GET.get("page", "1")
+    key = None
+    if spec.depends_on and not filter_errors:
+        parts = [*state.items(), ("page", page_param), ("export", str(can_export))]
+        key = listcache.fragment_key(spec.name, spec.depends_on, staff_role(request.user), parts)
+    cached = listcache.get(key)
+    if isinstance(cached, tuple) and len(cached) == 3:
+        results_html, filters_html, notes = cached
+    else:
+        results_context, notes = _results_context(spec, rows_qs, page_param)
+        fragment_context = {**base_context, **results_context, "filter_errors": []}
+        # Neither fragment is given the request when it is to be shared: nothing of it can leak in.
+        results_html = render_to_string(spec.results_template, fragment_context, request=None if key else request)
+        filters_html = render_to_string("ui/filters.html", base_context)
+        listcache.put(key, (results_html, filters_html, notes))
+    notes = filter_errors + notes
+    if htmx:  # the fragment alone, its notes under it
+        return HttpResponse(results_html + render_to_string("ui/list_notes.html", {"notes": notes}))
+    for note in notes:
+        messages.warning(request, note)
+    context = {**base_context, "results_html": results_html, "filters_html": filters_html}
+    response = render(request, page_template, context)
+    if page_key and not notes:
+        html = response.content.decode()
+        if context.get("request_id"):  # a new one each time the page is served (a bulk form's idempotency)
+            html = html.replace(str(context["request_id"]), REQUEST_ID_HOLE)
+        listcache.put(page_key, html)
+    return response
+
+
+def _page_key(request: HttpRequest, spec: ListSpec) -> str | None:
+    """The whole page, for one viewer in one browser (its CSRF secret is in the page), when it
+    shows nothing of the moment: no messages waiting, no "catching up" banner; None otherwise."""
+    csrf_cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+    if (
+        not spec.depends_on
+        or not listcache.enabled()
+        or not csrf_cookie
+        or request.headers.get("HX-Request")
+        or request.GET.get("format")
+        or len(messages.get_messages(request))
+        or event_backlog(request).get("event_backlog")
+    ):
+        return None
+    viewer = hashlib.blake2b(f"{request.user.pk}:{csrf_cookie}".encode(), digest_size=12).hexdigest()
+    parts = [*filter_state(request, spec).items(), ("page", request.GET.get("page", "1")), ("viewer", viewer)]
+    return listcache.fragment_key(f"{spec.name}:page", spec.depends_on, staff_role(request.user), parts)
+
+
+def _results_context(spec: ListSpec, rows_qs: QuerySet, requested_page: str):
+    """One page of rows and its pagination; notes about a page that does not exist."""
+    paginator = CappedPaginator(rows_qs, spec.page_size)
+    page = paginator.get_page(requested_page)
+    notes = []
+    if requested_page not in ("", "1") and str(page.number) != requested_page:
+        notes.append(f"There is no page {requested_page[:20]}; showing page {page.number}.")
+    objects = list(page.object_list)
+    return {
+        "rows": spec.decorate(objects) if spec.decorate else objects,
+        "page_obj": page,
+        "paginator": paginator,
+    }, notes
