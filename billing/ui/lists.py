@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 
 from accounts.access import can, staff_role
 from accounts.audit import audit
@@ -96,7 +97,9 @@ def list_response(
     page_key = _page_key(request, spec)
     cached_page = listcache.get(page_key)
     if isinstance(cached_page, str):
-        return HttpResponse(cached_page.replace(REQUEST_ID_HOLE, str(uuid.uuid4())))
+        response = HttpResponse(cached_page.replace(REQUEST_ID_HOLE, str(uuid.uuid4())))
+        patch_vary_headers(response, ["HX-Request"])
+        return response
     filterset = spec.filterset(request.GET or None, queryset=queryset, request=request)
     fast_selects(filterset.form)
     filter_errors: list[str] = []
@@ -117,7 +120,7 @@ def list_response(
         rows: Iterable = (spec.csv_row(obj) for obj in spec.csv_prepare(rows_qs).iterator(chunk_size=2000))
         return stream_csv(spec.name, spec.csv_header, rows)
 
-    htmx = bool(request.headers.get("HX-Request"))
+    htmx = _wants_fragment(request)
     can_export = can(request.user, "export")
     base_context = {
         "spec": spec,
@@ -147,17 +150,25 @@ def list_response(
         listcache.put(key, (results_html, filters_html, notes))
     notes = filter_errors + notes
     if htmx:  # the fragment alone, its notes under it
-        return HttpResponse(results_html + render_to_string("ui/list_notes.html", {"notes": notes}))
+        response = HttpResponse(results_html + render_to_string("ui/list_notes.html", {"notes": notes}))
+        patch_vary_headers(response, ["HX-Request"])
+        return response
     for note in notes:
         messages.warning(request, note)
     context = {**base_context, "results_html": results_html, "filters_html": filters_html}
     response = render(request, page_template, context)
+    patch_vary_headers(response, ["HX-Request"])  # the same URL is a fragment for htmx, a page otherwise
     if page_key and not notes:
         html = response.content.decode()
         if context.get("request_id"):  # a new one each time the page is served (a bulk form's idempotency)
             html = html.replace(str(context["request_id"]), REQUEST_ID_HOLE)
         listcache.put(page_key, html)
     return response
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """htmx asks for the results only, except when it restores a page from history (it needs all of it)."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
 
 
 def _page_key(request: HttpRequest, spec: ListSpec) -> str | None:
@@ -168,7 +179,7 @@ def _page_key(request: HttpRequest, spec: ListSpec) -> str | None:
         not spec.depends_on
         or not listcache.enabled()
         or not csrf_cookie
-        or request.headers.get("HX-Request")
+        or _wants_fragment(request)
         or request.GET.get("format")
         or len(messages.get_messages(request))
         or event_backlog(request).get("event_backlog")

@@ -173,3 +173,13 @@ def test_a_page_with_a_message_waiting_is_never_reused(client, invoices, cached_
     page, _ = get(client, url, page="99")  # a note: shown, and that page is not kept
     assert "There is no page 99" in page
     assert "There is no page 99" not in get(client, url)[0]
+
+
+def test_a_page_restored_from_history_is_whole_and_responses_vary_on_htmx(client, invoices):
+    login(client, invoices.analyst)
+    url = reverse("invoices:list")
+    restored = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<!doctype" in restored.content.decode()
+    fragment = client.get(url, HTTP_HX_REQUEST="true")
+    assert "<!doctype" not in fragment.content.decode()
+    assert "HX-Request" in fragment["Vary"] and "HX-Request" in restored["Vary"]
