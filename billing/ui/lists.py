@@ -131,6 +131,7 @@ def list_response(
         "querystring": urlencode(state),
         "csv_query": urlencode({**state, "format": "csv"}),
         "can_export": can_export,
+        "list_path": request.path,  # the filter form's target: its own fields, not the URL's old query as well
         **(context or {}),
     }
     page_param = request.GET.get("page", "1")
