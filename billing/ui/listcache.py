@@ -28,6 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone, translation
@@ -35,15 +36,25 @@ from django.utils import timezone, translation
 log = logging.getLogger(__name__)
 
 PREFIX = "listcache:"
-WATCHED: set[str] = set()  # model labels some cached list depends on; only their writes move versions
+# The tables whose writes move versions, the same in every process — a Celery worker applying events
+# imports no list, yet its writes must reach them. A list may only depend on these (`watch`).
+WATCHED_APPS = {"djstripe"}
+WATCHED_MODELS = {"accounts.Organisation", "billing_reports.SubscriptionMrr"}
 
 
 def enabled() -> bool:
     return settings.LIST_CACHE_SECONDS > 0
 
 
+def watched(label: str) -> bool:
+    return label.partition(".")[0] in WATCHED_APPS or label in WATCHED_MODELS
+
+
 def watch(labels: Iterable[str]) -> None:
-    WATCHED.update(labels)
+    """A list's dependencies: refused at import unless their writes move versions."""
+    unwatched = [label for label in labels if not watched(label)]
+    if unwatched:
+        raise ImproperlyConfigured(f"list cache: add {', '.join(unwatched)} to WATCHED_MODELS to depend on it")
 
 
 def _touch_now(labels: frozenset[str]) -> None:
@@ -56,7 +67,7 @@ def _touch_now(labels: frozenset[str]) -> None:
 
 def touch(labels: Iterable[str]) -> None:
     """Tables `labels` changed: now (this transaction reads its own writes) and after commit."""
-    wanted = frozenset(label for label in labels if label in WATCHED)
+    wanted = frozenset(label for label in labels if watched(label))
     if not wanted or not enabled():
         return
     _touch_now(wanted)
@@ -119,7 +130,7 @@ def put(key: str | None, value) -> None:
 
 def _model_written(sender, **kwargs) -> None:
     label = sender._meta.label
-    if label in WATCHED:
+    if watched(label):
         touch([label])
 
 

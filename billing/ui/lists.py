@@ -147,7 +147,10 @@ def list_response(
         fragment_context = {**base_context, **results_context, "filter_errors": []}
         # Neither fragment is given the request when it is to be shared: nothing of it can leak in.
         results_html = render_to_string(spec.results_template, fragment_context, request=None if key else request)
+        filters_html = None  # htmx swaps the results only: the filter form is written when a page needs it
+    if filters_html is None and not htmx:
         filters_html = render_to_string("ui/filters.html", base_context)
+    if cached != (results_html, filters_html, notes):
         listcache.put(key, (results_html, filters_html, notes))
     notes = filter_errors + notes
     if htmx:  # the fragment alone, its notes under it
