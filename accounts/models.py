@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from accounts.signals import UpdateSignallingQuerySet
+
 
 class Organisation(models.Model):
     """A paying customer (a team or an enterprise): one Stripe customer."""
@@ -27,6 +29,8 @@ class Organisation(models.Model):
     )
     is_enterprise = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = UpdateSignallingQuerySet.as_manager()  # update()s reach the list cache, as saves do
 
     class Meta:
         ordering = ["name"]

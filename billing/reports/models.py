@@ -14,6 +14,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from accounts.signals import UpdateSignallingQuerySet
+
 
 class MovementKind(models.TextChoices):
     new = "new", "New"
@@ -30,6 +32,8 @@ class SubscriptionMrr(models.Model):
     mrr = models.BigIntegerField(help_text="Minor units per month")
     status = models.CharField(max_length=32, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = UpdateSignallingQuerySet.as_manager()  # the subscription list shows it: update()s reach its cache
 
     class Meta:
         indexes = [

@@ -6,12 +6,12 @@ So the results fragment (table, pagination, footer) is cached under the *version
 the list reads (`ListSpec.depends_on`), with the viewer's role, time zone and language in the key.
 
 A table's version moves on every write to it: the mirror's upserts (`mirror_written`, sent by
-`billing.stripe.upsert.Writer`) and any ORM save or delete. It moves at once (the same transaction
-reads its own writes) and again after commit, so a page rendered by another process between the
-write and the commit, from the rows as they were, is never served afterwards. A write that passes
-both (a bulk `update()`, SQL typed by hand) shows within `LIST_CACHE_SECONDS`, how long an entry
-lives. Only fragments that hold nothing of the request (no CSRF token, no per-page ids) are
-cached: they are rendered without it.
+`billing.stripe.upsert.Writer`), any ORM save or delete, and `update()` on the portal's own tables
+lists read (`accounts.signals.rows_updated`). It moves at once (the same transaction reads its own
+writes) and again after commit, so a page rendered by another process between the write and the
+commit, from the rows as they were, is never served afterwards. A write that passes all of these
+(SQL typed by hand) shows within `LIST_CACHE_SECONDS`, how long an entry lives. Only fragments that
+hold nothing of the request (no CSRF token, no per-page ids) are cached: they are rendered without it.
 
 The cache must be shared by every process that writes (web, Celery), so with the per-process
 local-memory cache (no Redis) lists are not cached at all. A cache that is down only costs speed.
@@ -139,8 +139,10 @@ def _mirror_written(sender, models, **kwargs) -> None:
 
 
 def connect() -> None:
+    from accounts.signals import rows_updated
     from billing.stripe.receivers import mirror_written
 
     post_save.connect(_model_written, dispatch_uid="listcache.post_save")
     post_delete.connect(_model_written, dispatch_uid="listcache.post_delete")
+    rows_updated.connect(_model_written, dispatch_uid="listcache.rows_updated")
     mirror_written.connect(_mirror_written, dispatch_uid="listcache.mirror_written")

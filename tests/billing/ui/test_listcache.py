@@ -227,3 +227,13 @@ def test_a_page_after_its_fragment_still_has_its_filters(client, invoices, cache
     assert 'class="filters"' not in fragment
     for _ in range(2):
         assert 'class="filters"' in get(client, url, status="paid")[0]
+
+
+def test_an_organisation_updated_in_bulk_shows_at_once(client, invoices, cached_lists):
+    from accounts.models import Organisation
+
+    login(client, invoices.analyst)
+    url = reverse("invoices:list")
+    assert "Acme" in get(client, url)[0]
+    Organisation.objects.filter(pk=invoices.acme.pk).update(name="Acme Holdings")  # no post_save
+    assert "Acme Holdings" in get(client, url)[0]
