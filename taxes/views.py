@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -43,41 +42,42 @@ def tax_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "taxes/settings.html", context)
 
 
+def _submit(request: HttpRequest, form, *, failed: str, action, errors=(services.TaxError,)) -> bool:
+    """Check `form`, then `action(cleaned_data)`, which returns what to tell the user; a form error or
+    one of `errors` is shown as "`failed`: why" and nothing is done. True when it was done."""
+    if not form.is_valid():
+        messages.error(request, f"{failed}: {form_errors(form)}.")
+        return False
+    try:
+        done = action(form.cleaned_data)
+    except errors as error:
+        messages.error(request, f"{failed}: {error}")
+        return False
+    messages.success(request, done)
+    return True
+
+
 @require_POST
 @finance_required(action="tax.edit")
 def mode_update(request: HttpRequest) -> HttpResponse:
-    form = ModeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Not saved: {form_errors(form)}.")
-        return redirect("taxes:settings")
-    try:
-        row = services.tax_settings_update(actor=request.user, **form.cleaned_data)
-    except services.TaxError as error:
-        messages.error(request, f"Not saved: {error}")
-    else:
-        messages.success(
-            request,
-            f"Saved: {row}. Customers' subscriptions move to it in the background; issued invoices keep their taxes.",
-        )
+    def save(data):
+        row = services.tax_settings_update(actor=request.user, **data)
+        return f"Saved: {row}. Customers' subscriptions move to it in the background; issued invoices keep their taxes."
+
+    _submit(request, ModeForm(request.POST), failed="Not saved", action=save)
     return redirect("taxes:settings")
 
 
 @require_POST
 @finance_required(action="tax.edit")
 def registration_add(request: HttpRequest) -> HttpResponse:
-    form = RegistrationForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Not registered: {form_errors(form)}.")
-        request.session["tax_registration_form"] = request.POST.dict()
-        return redirect("taxes:settings")
-    try:
-        reg = services.registration_create(actor=request.user, **form.cleaned_data)
-    except services.TaxError as error:
-        messages.error(request, f"Not registered: {error}")
-        request.session["tax_registration_form"] = request.POST.dict()
-    else:
+    def register(data):
+        reg = services.registration_create(actor=request.user, **data)
         where = "at Stripe Tax" if reg.stripe_id else "with portal tax rates"
-        messages.success(request, f"Registered {reg.jurisdiction} from {reg.effective_from:%Y-%m-%d} ({where}).")
+        return f"Registered {reg.jurisdiction} from {reg.effective_from:%Y-%m-%d} ({where})."
+
+    if not _submit(request, RegistrationForm(request.POST), failed="Not registered", action=register):
+        request.session["tax_registration_form"] = request.POST.dict()  # the form shows what was typed
     return redirect("taxes:settings")
 
 
@@ -85,36 +85,26 @@ def registration_add(request: HttpRequest) -> HttpResponse:
 @finance_required(action="tax.edit")
 def registration_end(request: HttpRequest, pk: int) -> HttpResponse:
     reg = get_object_or_404(Registration, pk=pk)
-    form = EndForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Not ended: {form_errors(form)}.")
-        return redirect("taxes:settings")
-    try:
-        services.registration_end(registration=reg, effective_to=form.cleaned_data["effective_to"], actor=request.user)
-    except services.TaxError as error:
-        messages.error(request, f"Not ended: {error}")
-    else:
-        messages.success(request, f"{reg.jurisdiction} ends on {reg.effective_to:%Y-%m-%d}.")
+
+    def end(data):
+        services.registration_end(registration=reg, effective_to=data["effective_to"], actor=request.user)
+        return f"{reg.jurisdiction} ends on {reg.effective_to:%Y-%m-%d}."
+
+    _submit(request, EndForm(request.POST), failed="Not ended", action=end)
     return redirect("taxes:settings")
 
 
 @require_POST
 @finance_required(action="tax.edit")
 def rate_change(request: HttpRequest) -> HttpResponse:
-    form = RateChangeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Rate not changed: {form_errors(form)}.")
-        return redirect("taxes:settings")
-    try:
-        row = services.tax_rate_change(actor=request.user, **form.cleaned_data)
-    except services.TaxError as error:
-        messages.error(request, f"Rate not changed: {error}")
-    else:
-        messages.success(
-            request,
+    def change(data):
+        row = services.tax_rate_change(actor=request.user, **data)
+        return (
             f"{row.jurisdiction} is now {row.percentage.normalize()} %: the old Stripe tax rate is archived "
-            "(issued invoices keep it); subscriptions move to the new one in the background.",
+            "(issued invoices keep it); subscriptions move to the new one in the background."
         )
+
+    _submit(request, RateChangeForm(request.POST), failed="Rate not changed", action=change)
     return redirect("taxes:settings")
 
 
@@ -122,22 +112,21 @@ def rate_change(request: HttpRequest) -> HttpResponse:
 @finance_required(action="tax.edit")
 def customer_status(request: HttpRequest, organisation_id: int) -> HttpResponse:
     organisation = get_object_or_404(Organisation, pk=organisation_id)
-    back = (
-        reverse("customers:detail", args=[organisation.stripe_customer_id])
-        if organisation.stripe_customer_id
-        else reverse("taxes:settings")
+
+    def set_status(data):
+        row = services.customer_tax_status_set(organisation=organisation, actor=request.user, **data)
+        return f"{organisation}: {row.get_status_display()}; Stripe has been told."
+
+    _submit(
+        request,
+        StatusForm(request.POST),
+        failed="Tax status not saved",
+        action=set_status,
+        errors=(services.TaxError, TaxIdError),
     )
-    form = StatusForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Tax status not saved: {form_errors(form)}.")
-        return redirect(back)
-    try:
-        row = services.customer_tax_status_set(organisation=organisation, actor=request.user, **form.cleaned_data)
-    except (services.TaxError, TaxIdError) as error:
-        messages.error(request, f"Tax status not saved: {error}")
-    else:
-        messages.success(request, f"{organisation}: {row.get_status_display()}; Stripe has been told.")
-    return redirect(back)
+    if organisation.stripe_customer_id:
+        return redirect("customers:detail", organisation.stripe_customer_id)
+    return redirect("taxes:settings")
 
 
 def _default_period(today: dt.date) -> tuple[dt.date, dt.date]:
