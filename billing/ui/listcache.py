@@ -129,9 +129,7 @@ def put(key: str | None, value) -> None:
 
 
 def _model_written(sender, **kwargs) -> None:
-    label = sender._meta.label
-    if watched(label):
-        touch([label])
+    touch([sender._meta.label])
 
 
 def _mirror_written(sender, models, **kwargs) -> None:

@@ -94,12 +94,18 @@ def list_response(
     page_template: str,
     context: dict | None = None,
 ) -> HttpResponse:
+    response = _list_response(request, spec, queryset, page_template=page_template, context=context)
+    patch_vary_headers(response, ["HX-Request"])  # the same URL is a fragment for htmx, a page otherwise
+    return response
+
+
+def _list_response(
+    request: HttpRequest, spec: ListSpec, queryset: QuerySet, *, page_template: str, context: dict | None
+) -> HttpResponse:
     page_key = _page_key(request, spec)
     cached_page = listcache.get(page_key)
     if isinstance(cached_page, str):
-        response = HttpResponse(cached_page.replace(REQUEST_ID_HOLE, str(uuid.uuid4())))
-        patch_vary_headers(response, ["HX-Request"])
-        return response
+        return HttpResponse(cached_page.replace(REQUEST_ID_HOLE, str(uuid.uuid4())))
     filterset = spec.filterset(request.GET or None, queryset=queryset, request=request)
     fast_selects(filterset.form)
     filter_errors: list[str] = []
@@ -121,7 +127,6 @@ def list_response(
         return stream_csv(spec.name, spec.csv_header, rows)
 
     htmx = _wants_fragment(request)
-    can_export = can(request.user, "export")
     base_context = {
         "spec": spec,
         "filter": filterset,
@@ -130,14 +135,14 @@ def list_response(
         "state": state,
         "querystring": urlencode(state),
         "csv_query": urlencode({**state, "format": "csv"}),
-        "can_export": can_export,
+        "can_export": can(request.user, "export"),
         "list_path": request.path,  # the filter form's target: its own fields, not the URL's old query as well
         **(context or {}),
     }
     page_param = request.GET.get("page", "1")
     key = None
     if spec.depends_on and not filter_errors:
-        parts = [*state.items(), ("page", page_param), ("export", str(can_export))]
+        parts = [*state.items(), ("page", page_param)]  # the role (in the key) says what the viewer may do
         key = listcache.fragment_key(spec.name, spec.depends_on, staff_role(request.user), parts)
     cached = listcache.get(key)
     if isinstance(cached, tuple) and len(cached) == 3:
@@ -154,14 +159,11 @@ def list_response(
         listcache.put(key, (results_html, filters_html, notes))
     notes = filter_errors + notes
     if htmx:  # the fragment alone, its notes under it
-        response = HttpResponse(results_html + render_to_string("ui/list_notes.html", {"notes": notes}))
-        patch_vary_headers(response, ["HX-Request"])
-        return response
+        return HttpResponse(results_html + render_to_string("ui/list_notes.html", {"notes": notes}))
     for note in notes:
         messages.warning(request, note)
     context = {**base_context, "results_html": results_html, "filters_html": filters_html}
     response = render(request, page_template, context)
-    patch_vary_headers(response, ["HX-Request"])  # the same URL is a fragment for htmx, a page otherwise
     if page_key and not notes:
         html = response.content.decode()
         if context.get("request_id"):  # a new one each time the page is served (a bulk form's idempotency)
