@@ -9,6 +9,11 @@ steady rate, --rate a second) while the report runs back to back ÷ its p99 with
 quiet and busy in the same run, the median p99 of each side is compared. `intake_p99_ratio_saturated`:
 the same with the intake driven flat out (closed loop, as benchmarks/intake.py): on a machine whose
 cores are all busy, a report's one core shows as queueing there whatever the report does.
+In the same rounds, three more sides, each ÷ the same quiet p99: `intake_p99_ratio_busy_loop`, the
+machine's yardstick, one core spun by a bare `while True: pass` in its own session (what any one-core
+job costs the intake here); `intake_p99_ratio_two_analysts_one_slot` and `…_no_limit`, two analysts
+running the report back to back with REPORTS_MAX_RUNNING=1 (the second waits for the slot or is
+refused: `reports_refused_busy`) and with no limit (both cores).
 Goal: ours <= 10 s, intake_p99_ratio <= 1.5.
 """
 
@@ -127,7 +132,12 @@ def main() -> None:
 
     reports_role_setup()
     library_load()
-    query = LibraryReport.objects.select_related("query").get(slug="revenue-by-country-currency-plan").query
+    from django.conf import settings
+
+    from billing.sql_reports.guard import ReportsBusy
+
+    query_slug = "revenue-by-country-currency-plan"
+    query = LibraryReport.objects.select_related("query").get(slug=query_slug).query
     query.params = {"months": "12"}
 
     result = query.execute_query_only()  # warm: the planner, the buffers
@@ -148,40 +158,72 @@ def main() -> None:
             base_samples.append(time.perf_counter() - start)
 
     server, url, drop, server_env = start_intake_server(args.workers)
-    busy_flag = threading.Event()
     done = threading.Event()
+    analysts = [threading.Event(), threading.Event()]  # set: that analyst runs the report back to back
+    idle = [threading.Event(), threading.Event()]  # set: that analyst has no report under way
     during_runs: list[float] = []
+    refused_busy = [0]
 
-    def report_loop():
+    def analyst_loop(go: threading.Event, resting: threading.Event):
         from django.db import connections
 
+        mine = LibraryReport.objects.select_related("query").get(slug=query_slug).query
+        mine.params = {"months": "12"}
+        resting.set()
         while not done.is_set():
-            if not busy_flag.wait(0.1):
+            if not go.wait(0.1):
+                resting.set()
                 continue
+            resting.clear()
             start = time.perf_counter()
-            query.execute_query_only()
+            try:
+                mine.execute_query_only()
+            except ReportsBusy:
+                refused_busy[0] += 1
+                continue
             during_runs.append(time.perf_counter() - start)
         connections.close_all()
 
-    worker = threading.Thread(target=report_loop)
-    worker.start()
-    quiet, busy, saturated_quiet, saturated_busy, failures = [], [], [], [], 0
+    threads = [threading.Thread(target=analyst_loop, args=pair) for pair in zip(analysts, idle, strict=True)]
+    for thread in threads:
+        thread.start()
+    scenarios = ("quiet", "report", "busy_loop", "two_one_slot", "two_no_limit")
+    steady_p99: dict[str, list[float]] = {name: [] for name in scenarios}
+    saturated: dict[str, list[float]] = {"quiet": [], "report": []}
+    failures = 0
     try:
         asyncio.run(drive(url, bodies(200, "warm"), args.concurrency))
         for r in range(args.rounds):
-            for side in ("quiet", "busy"):
-                if side == "busy":
-                    busy_flag.set()
+            for name in scenarios:
+                hog = None
+                if name == "busy_loop":  # the yardstick: one core spun by a bare loop in its own session
+                    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+                elif name != "quiet":
+                    settings.REPORTS_MAX_RUNNING = {"report": 2, "two_one_slot": 1, "two_no_limit": 0}[name]
+                    for go in analysts[: 1 if name == "report" else 2]:
+                        go.set()
+                if name != "quiet":
                     time.sleep(0.5)  # the report is under way
-                latencies, failed = asyncio.run(steady(url, bodies(args.events, f"{side}{r}"), args.rate))
-                (busy if side == "busy" else quiet).append(quantile(latencies, 0.99) * 1000)
-                _, flat_out, failed_flat = asyncio.run(drive(url, bodies(args.events, f"f{side}{r}"), args.concurrency))
-                (saturated_busy if side == "busy" else saturated_quiet).append(quantile(flat_out, 0.99) * 1000)
-                failures += failed + failed_flat
-                busy_flag.clear()
+                latencies, failed = asyncio.run(steady(url, bodies(args.events, f"{name}{r}"), args.rate))
+                steady_p99[name].append(quantile(latencies, 0.99) * 1000)
+                failures += failed
+                if name in saturated:
+                    flat_bodies = bodies(args.events, f"f{name}{r}")
+                    _, flat_out, failed_flat = asyncio.run(drive(url, flat_bodies, args.concurrency))
+                    saturated[name].append(quantile(flat_out, 0.99) * 1000)
+                    failures += failed_flat
+                for go in analysts:
+                    go.clear()
+                for resting in idle:
+                    resting.wait()  # a report under way finishes before the next side starts
+                if hog:
+                    hog.kill()
+                    hog.wait()
+                time.sleep(0.5)
     finally:
         done.set()
-        worker.join()
+        for thread in threads:
+            thread.join()
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
         drop()
@@ -192,8 +234,11 @@ def main() -> None:
             for key in client.scan_iter(f"{server_env['CELERY_KEY_PREFIX']}*"):
                 client.delete(key)
     ours, baseline = quantile(ours_samples, 0.95), quantile(base_samples, 0.95)
-    quiet_p99, busy_p99 = statistics.median(quiet), statistics.median(busy)
-    flat_ratio = statistics.median(saturated_busy) / statistics.median(saturated_quiet)
+    for name, samples in steady_p99.items():
+        print(f"intake p99 ms, {name}: {', '.join(f'{v:.1f}' for v in samples)}", file=sys.stderr)
+    p99 = {name: statistics.median(samples) for name, samples in steady_p99.items()}
+    quiet_p99, busy_p99 = p99["quiet"], p99["report"]
+    flat_ratio = statistics.median(saturated["report"]) / statistics.median(saturated["quiet"])
     report(
         "reports",
         ours,
@@ -203,6 +248,10 @@ def main() -> None:
         intake_p99_quiet_ms=round(quiet_p99, 1),
         intake_p99_during_report_ms=round(busy_p99, 1),
         intake_rate_per_s=args.rate,
+        intake_p99_ratio_busy_loop=round(p99["busy_loop"] / quiet_p99, 3),
+        intake_p99_ratio_two_analysts_one_slot=round(p99["two_one_slot"] / quiet_p99, 3),
+        intake_p99_ratio_two_analysts_no_limit=round(p99["two_no_limit"] / quiet_p99, 3),
+        reports_refused_busy=refused_busy[0],
         intake_p99_ratio_saturated=round(flat_ratio, 3),
         report_runs_during_intake=len(during_runs),
         report_p95_during_intake_s=round(quantile(during_runs, 0.95), 3) if during_runs else None,

@@ -129,6 +129,12 @@ REPORTS_DATABASE_ROLE = env.string("REPORTS_DATABASE_ROLE", "portal_reports_ro")
 # PostgreSQL parallel workers one report may use: 0 keeps a report on one core, so it cannot starve the
 # webhook intake and the pages of the same server (raise it on a read replica).
 REPORTS_PARALLEL_WORKERS = env.integer("REPORTS_PARALLEL_WORKERS", 0, minimum=0)
+# Reports running at once on the reports database (each holds a core of it); a run waits this long
+# for a slot (a page: below gunicorn's timeout with the statement timeout; a scheduled report: longer,
+# and beat tries again at its next tick), then is refused with the reason. 0: no limit.
+REPORTS_MAX_RUNNING = env.integer("REPORTS_MAX_RUNNING", 2, minimum=0)
+REPORTS_SLOT_WAIT_SECONDS = env.integer("REPORTS_SLOT_WAIT_SECONDS", 3, minimum=0)
+REPORTS_SCHEDULED_SLOT_WAIT_SECONDS = env.integer("REPORTS_SCHEDULED_SLOT_WAIT_SECONDS", 120, minimum=0)
 # Memory a report's sorts and hashes may use before spilling to disk (disk writes slow the intake's commits).
 REPORTS_WORK_MEM_MB = env.integer("REPORTS_WORK_MEM_MB", 32, minimum=1)
 _reports_url = env.url("REPORTS_DATABASE_URL", schemes={"sqlite", "postgres", "postgresql", "pgsql"})

@@ -30,6 +30,16 @@ class RefusedQuery(DatabaseError):
     """Explorer's pages show a DatabaseError's message where the results would be: ours say why."""
 
 
+class ReportsBusy(RefusedQuery):
+    """Every report slot of the database stayed taken for as long as this run could wait."""
+
+
+# Advisory-lock keys of the report slots: (SLOT_CLASS, 0 … REPORTS_MAX_RUNNING - 1). Analysts' SQL may
+# not call the advisory-lock functions (allowlist.FORBIDDEN_FUNCTIONS), so only runs take slots.
+SLOT_CLASS = 0x5250  # "RP"
+SLOT_POLL_SECONDS = 0.2
+
+
 @contextlib.contextmanager
 def acting_as(user, origin: str = "workspace"):
     actor_token = current_actor.set(user)
@@ -118,6 +128,49 @@ def time_limit(connection):
         raw.set_progress_handler(None, 0)
 
 
+def slot_wait_seconds() -> float:
+    if current_origin.get() == "schedule":
+        return settings.REPORTS_SCHEDULED_SLOT_WAIT_SECONDS
+    return settings.REPORTS_SLOT_WAIT_SECONDS
+
+
+@contextlib.contextmanager
+def report_slot(connection):
+    """One of REPORTS_MAX_RUNNING slots on the database the report runs on, held while it runs.
+
+    Each run holds a core of the database server (no parallel workers): the slots keep a handful of
+    analysts from taking every core the webhook intake and the pages need. A slot is a session-level
+    advisory lock, so it is the database server's count (every web and Celery process together), and
+    a process that dies frees its slot with its connection. SQLite (one local user) has no slots.
+    """
+    if connection.vendor != "postgresql" or not settings.REPORTS_MAX_RUNNING:
+        yield
+        return
+    deadline = time.monotonic() + slot_wait_seconds()
+    with connection.cursor() as cursor:
+        while True:
+            for slot in range(settings.REPORTS_MAX_RUNNING):
+                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SLOT_CLASS, slot])
+                if cursor.fetchone()[0]:
+                    break
+            else:
+                if time.monotonic() < deadline:
+                    time.sleep(SLOT_POLL_SECONDS)
+                    continue
+                running = settings.REPORTS_MAX_RUNNING
+                raise ReportsBusy(
+                    f"{running} report{'s are' if running > 1 else ' is'} already running on the live database "
+                    f"(the most it runs at once, so the webhook intake and the pages keep their speed), and "
+                    f"yours did not start. Run it again in a moment."
+                )
+            break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SLOT_CLASS, slot])
+
+
 def run_checked(query, execute):
     actor = current_actor.get()
     params = dict(query.params or {})
@@ -130,7 +183,7 @@ def run_checked(query, execute):
         sql = query.final_sql()
         connection = reports_connection()
         check_sql(sql, dialect="postgres" if connection.vendor == "postgresql" else "sqlite")
-        with time_limit(connection):
+        with report_slot(connection), time_limit(connection):
             result = execute(query)
     except ReportRefused as refusal:
         ms = round((time.monotonic() - started) * 1000)
@@ -141,6 +194,10 @@ def run_checked(query, execute):
         message = " ".join(refusal.messages)
         audit(actor, "sql_report.refused", **target, sql=sql, ms=ms, reason=message, **facts)
         raise RefusedQuery(message) from refusal
+    except ReportsBusy as busy:
+        ms = round((time.monotonic() - started) * 1000)
+        audit(actor, "sql_report.busy", **target, sql=sql, ms=ms, reason=str(busy), **facts)
+        raise
     except DatabaseError as error:
         ms = round((time.monotonic() - started) * 1000)
         message = explain(error)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import audit
-from billing.sql_reports.guard import RefusedQuery, acting_as
+from billing.sql_reports.guard import RefusedQuery, ReportsBusy, acting_as
 from billing.sql_reports.models import Frequency, ReportSchedule, RunStatus, ScheduledRun
 from billing.ui.csv import csv_lines
 
@@ -79,13 +79,17 @@ def claim(schedule: ReportSchedule, period: str) -> ScheduledRun | None:
         return None
 
 
-def run_send(run: ScheduledRun) -> ScheduledRun:
+def run_send(run: ScheduledRun) -> ScheduledRun | None:
+    """Run and mail one claimed period. None: every report slot stayed busy, the claim is given back."""
     schedule = run.schedule
     query = schedule.query
     query.params = {}
     try:
         with acting_as(schedule.created_by, origin="schedule"):
             result = query.execute_query_only()
+    except ReportsBusy:
+        run.delete()  # nothing was sent: beat's next tick claims the period again
+        return None
     except RefusedQuery as refusal:
         run.status, run.error = RunStatus.failed, str(refusal)
         run.save(update_fields=["status", "error"])
@@ -118,6 +122,8 @@ def schedules_send_due(*, now: dt.datetime | None = None) -> int:
             continue
         try:
             run = run_send(run)
+            if run is None:
+                continue
         except Exception as error:  # noqa: BLE001  (mail server down: recorded, the period is not re-sent)
             logger.exception("scheduled report %s failed", schedule.pk)
             ScheduledRun.objects.filter(pk=run.pk).update(status=RunStatus.failed, error=str(error)[:2000])
