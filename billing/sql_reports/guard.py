@@ -159,9 +159,9 @@ def report_slot(connection):
                     continue
                 running = settings.REPORTS_MAX_RUNNING
                 raise ReportsBusy(
-                    f"{running} report{'s are' if running > 1 else ' is'} already running on the live database "
-                    f"(the most it runs at once, so the webhook intake and the pages keep their speed), and "
-                    f"yours did not start. Run it again in a moment."
+                    f"{running} report{'s are' if running > 1 else ' is'} already running, the most the database "
+                    f"runs at once so that the webhook intake and the pages keep their speed: yours did not "
+                    f"start. Run it again in a moment."
                 )
             break
     try:

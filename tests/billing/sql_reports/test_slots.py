@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from django.core import mail
 from django.db import connection, connections
+from django.urls import reverse
 from explorer.models import Query
 
 from accounts.models import AuditLog
@@ -49,7 +50,7 @@ def slot_is_free() -> bool:
 
 
 def test_a_run_finding_every_slot_taken_is_refused_with_the_reason(one_slot, people):
-    with another_report_running(), pytest.raises(ReportsBusy, match="1 report is already running on the live"):
+    with another_report_running(), pytest.raises(ReportsBusy, match="1 report is already running, the most the database runs at once"):
         run(SQL, user=people.analyst)
     entry = AuditLog.objects.filter(action="sql_report.busy").latest("pk")
     assert entry.actor == people.analyst and entry.data["sql"] == SQL
@@ -92,3 +93,12 @@ def test_a_scheduled_report_finding_no_slot_is_sent_at_the_next_tick(one_slot, p
     assert not ScheduledRun.objects.filter(schedule=schedule).exists() and mail.outbox == []
     assert schedules_send_due(now=now + dt.timedelta(minutes=5)) == 1
     assert len(mail.outbox) == 1
+
+
+def test_the_workspace_says_why_and_an_export_is_a_400(one_slot, client, people):
+    client.force_login(people.analyst)
+    with another_report_running():
+        page = client.post(reverse("explorer_playground"), {"sql": SQL})
+        export = client.post(reverse("download_sql") + "?format=csv", {"sql": SQL})
+    assert page.status_code == 200 and b"1 report is already running, the most the database runs at once" in page.content
+    assert export.status_code == 400 and b"Run it again in a moment" in export.content
