@@ -50,7 +50,8 @@ def slot_is_free() -> bool:
 
 
 def test_a_run_finding_every_slot_taken_is_refused_with_the_reason(one_slot, people):
-    with another_report_running(), pytest.raises(ReportsBusy, match="1 report is already running, the most the database runs at once"):
+    busy = "1 report is already running, the most the database runs at once"
+    with another_report_running(), pytest.raises(ReportsBusy, match=busy):
         run(SQL, user=people.analyst)
     entry = AuditLog.objects.filter(action="sql_report.busy").latest("pk")
     assert entry.actor == people.analyst and entry.data["sql"] == SQL
@@ -100,5 +101,7 @@ def test_the_workspace_says_why_and_an_export_is_a_400(one_slot, client, people)
     with another_report_running():
         page = client.post(reverse("explorer_playground"), {"sql": SQL})
         export = client.post(reverse("download_sql") + "?format=csv", {"sql": SQL})
-    assert page.status_code == 200 and b"1 report is already running, the most the database runs at once" in page.content
+    assert (
+        page.status_code == 200 and b"1 report is already running, the most the database runs at once" in page.content
+    )
     assert export.status_code == 400 and b"Run it again in a moment" in export.content
