@@ -85,3 +85,27 @@ def test_support_runs_a_library_report_with_a_parameter(browser, live_server, pe
 
     run = AuditLog.objects.filter(action="sql_report.run").latest("pk")
     assert run.actor == people.support and run.data["params"] == {"months": "6"}
+
+
+def test_the_chart_shows_one_currency_at_a_time_in_major_units(browser, live_server, people, reports_db):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, live_server.url, "finance-analyst")
+    page.goto(f"{live_server.url}/reports/sql/play/")
+    page.click(".cm-content")
+    page.keyboard.type(
+        "SELECT 'US' AS country, 'usd' AS currency, 3 AS invoices, 2625 AS revenue_minor "
+        "UNION ALL SELECT 'CA', 'usd', 1, 875 UNION ALL SELECT 'JP', 'jpy', 2, 2100"
+    )
+    page.click("#refresh_play_button")
+    page.wait_for_load_state()
+    page.click("#nav-chart-tab")
+    drawn = "Chart.getChart(document.getElementById('report-chart'))"
+    page.wait_for_function(f"window.Chart && {drawn}")
+    assert page.eval_on_selector_all("#report-chart-currency option", "o => o.map(e => e.value)") == ["USD", "JPY"]
+    assert page.evaluate(f"{drawn}.data.datasets.map(d => [d.label, d.data, d.yAxisID])") == [
+        ["invoices", [3, 1], "y1"],
+        ["revenue (USD)", [26.25, 8.75], "y"],
+    ]
+    page.select_option("#report-chart-currency", "JPY")
+    page.wait_for_function(f"{drawn}.data.labels[0] === 'JP'")
+    assert page.evaluate(f"{drawn}.data.datasets[1].data") == [2100]
