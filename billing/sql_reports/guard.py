@@ -134,6 +134,14 @@ def slot_wait_seconds() -> float:
     return settings.REPORTS_SLOT_WAIT_SECONDS
 
 
+def _take_free_slot(cursor) -> int | None:
+    for slot in range(settings.REPORTS_MAX_RUNNING):
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SLOT_CLASS, slot])
+        if cursor.fetchone()[0]:
+            return slot
+    return None
+
+
 @contextlib.contextmanager
 def report_slot(connection):
     """One of REPORTS_MAX_RUNNING slots on the database the report runs on, held while it runs.
@@ -148,22 +156,15 @@ def report_slot(connection):
         return
     deadline = time.monotonic() + slot_wait_seconds()
     with connection.cursor() as cursor:
-        while True:
-            for slot in range(settings.REPORTS_MAX_RUNNING):
-                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SLOT_CLASS, slot])
-                if cursor.fetchone()[0]:
-                    break
-            else:
-                if time.monotonic() < deadline:
-                    time.sleep(SLOT_POLL_SECONDS)
-                    continue
+        while (slot := _take_free_slot(cursor)) is None:
+            if time.monotonic() >= deadline:
                 running = settings.REPORTS_MAX_RUNNING
                 raise ReportsBusy(
                     f"{running} report{'s are' if running > 1 else ' is'} already running, the most the database "
                     f"runs at once so that the webhook intake and the pages keep their speed: yours did not "
                     f"start. Run it again in a moment."
                 )
-            break
+            time.sleep(SLOT_POLL_SECONDS)
     try:
         yield
     finally:

@@ -8,7 +8,7 @@
   var chart = null;
   function draw(type) {
     // Amounts are charted one currency at a time: never yen and dollars on one axis.
-    var shown = currency && spec.by_currency ? spec.by_currency[currency.value] : spec;
+    var shown = spec.by_currency ? spec.by_currency[currency ? currency.value : spec.currencies[0]] : spec;
     if (chart) chart.destroy();
     // Amounts on the left axis, counts on a right one, when a result has both (else counts vanish beside revenue).
     var money = shown.datasets.some(function (d) { return d.money; });

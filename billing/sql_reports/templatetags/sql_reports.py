@@ -67,27 +67,22 @@ def report_chart(headers, data):
         return " · ".join("—" if row[index] is None else str(row[index]) for index in text)
 
     def chart_of(chosen: list, currency: str | None) -> dict:
-        places = money.exponent(currency) if currency else 0
-        return {
-            "labels": [label(row) for row in chosen],
-            "datasets": [
-                {
-                    "label": f"{str(headers[index])[: -len('_minor')]} ({currency.upper()})"
-                    if currency and _money_column(headers[index])
-                    else str(headers[index]),
-                    "money": bool(currency and _money_column(headers[index])),
+        def dataset(index: int) -> dict:
+            if currency and _money_column(headers[index]):
+                return {
+                    "label": f"{str(headers[index])[: -len('_minor')]} ({currency.upper()})",
+                    "money": True,
                     "data": [
-                        None
-                        if row[index] is None
-                        else float(Decimal(row[index]).scaleb(-places))
-                        if currency and _money_column(headers[index])
-                        else float(row[index])
-                        for row in chosen
+                        None if row[index] is None else float(money.to_decimal(row[index], currency)) for row in chosen
                     ],
                 }
-                for index in series
-            ],
-        }
+            return {
+                "label": str(headers[index]),
+                "money": False,
+                "data": [None if row[index] is None else float(row[index]) for row in chosen],
+            }
+
+        return {"labels": [label(row) for row in chosen], "datasets": [dataset(index) for index in series]}
 
     chart = {"truncated": len(data) > MAX_POINTS, "rows_charted": len(rows), "currencies": []}
     if currency_at is None:
@@ -102,7 +97,7 @@ def report_chart(headers, data):
     order = sorted(by_currency, key=lambda code: (-len(by_currency[code]), code))
     chart["currencies"] = [code.upper() for code in order]
     chart["by_currency"] = {code.upper(): chart_of(by_currency[code], code) for code in order}
-    return chart | chart["by_currency"][chart["currencies"][0]]
+    return chart
 
 
 @register.simple_tag
